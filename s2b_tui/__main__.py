@@ -1,0 +1,3 @@
+from s2b_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,146 @@
+"""Typed errors of the Sync2Books client.
+
+Every error is a `Sync2BooksError`: it carries the status code, the server's
+message, the correlation id and the field errors, and its `str()` is a
+sentence a person can act on. None of them ever holds the API key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    field: str
+    message: str
+
+
+class Sync2BooksError(Exception):
+    """Base of every error the client raises."""
+
+    #: What a person can do about it; subclasses set their own.
+    hint: str = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        correlation_id: str | None = None,
+        field_errors: list[FieldProblem] | None = None,
+        can_be_retried: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.correlation_id = correlation_id
+        self.field_errors = list(field_errors or [])
+        self.can_be_retried = can_be_retried
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        parts = [self.message.rstrip(".") + "."]
+        if self.hint:
+            parts.append(self.hint)
+        if self.correlation_id:
+            parts.append(f"(correlation id {self.correlation_id})")
+        return " ".join(parts)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code!r}, "
+            f"message={self.message!r}, correlation_id={self.correlation_id!r})"
+        )
+
+    def field_message(self, field: str) -> str | None:
+        for problem in self.field_errors:
+            if problem.field == field:
+                return problem.message
+        return None
+
+
+class InvalidApiKeyError(Sync2BooksError):
+    """The key is malformed; refused before any request is sent."""
+
+
+class ReadOnlyError(Sync2BooksError):
+    """A mutating call was attempted by a read-only client."""
+
+    hint = "The console was started with --read-only."
+
+
+class BadRequestError(Sync2BooksError):
+    hint = "The request was malformed; this is a bug worth reporting."
+
+
+class AuthenticationError(Sync2BooksError):
+    hint = "Check S2B_API_KEY (and S2B_BASE_URL for the API it belongs to)."
+
+
+class PermissionDeniedError(Sync2BooksError):
+    hint = "This key is not allowed to do that."
+
+
+class NotFoundError(Sync2BooksError):
+    hint = "It may have been deleted; refresh the list."
+
+
+class ConflictError(Sync2BooksError):
+    pass
+
+
+class GoneError(Sync2BooksError):
+    hint = "The link was used or has expired; create a new one."
+
+
+class UnprocessableEntityError(Sync2BooksError):
+    """422: the request was understood but a value is not acceptable."""
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        if not self.field_errors:
+            return base
+        fields = "; ".join(f"{p.field}: {p.message}" for p in self.field_errors)
+        return f"{base} [{fields}]"
+
+
+class RateLimitError(Sync2BooksError):
+    hint = "Too many requests; wait a moment and try again."
+
+
+class ServerError(Sync2BooksError):
+    hint = "The API had a problem; try again shortly."
+
+
+class ApiConnectionError(Sync2BooksError):
+    hint = "Check that the API is running and S2B_BASE_URL is right."
+
+
+class ApiTimeoutError(Sync2BooksError):
+    hint = "The API is slow or unreachable; try again."
+
+
+class InvalidResponseError(Sync2BooksError):
+    hint = "The API sent a reply the console could not read."
+
+
+_BY_STATUS: dict[int, type[Sync2BooksError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    410: GoneError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def error_class_for(status_code: int) -> type[Sync2BooksError]:
+    if status_code in _BY_STATUS:
+        return _BY_STATUS[status_code]
+    if status_code >= 500:
+        return ServerError
+    return Sync2BooksError

@@ -1,0 +1,181 @@
+"""Wire models of the Sync2Books API v1 (see API.md).
+
+camelCase on the wire, snake_case in Python. Parsing is lenient where a newer
+server may legitimately send more (unknown fields are ignored, an unknown
+status or integration key is kept as a plain string) and strict where the
+console cannot work without a value (ids, names, timestamps).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class WireModel(BaseModel):
+    """Base of every API model: camelCase aliases, extra fields ignored."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        frozen=True,
+    )
+
+    def to_wire(self) -> dict:
+        """The JSON-ready dict this model is on the wire."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class IntegrationKey(StrEnum):
+    QUICKBOOKS = "QUICKBOOKS"
+    QUICKBOOKS_DESKTOP = "QUICKBOOKS_DESKTOP"
+    XERO = "XERO"
+    SAGE = "SAGE"
+
+
+#: Display names of the four integrations, in the order the API lists them.
+INTEGRATION_NAMES: dict[str, str] = {
+    IntegrationKey.QUICKBOOKS: "QuickBooks Online",
+    IntegrationKey.QUICKBOOKS_DESKTOP: "QuickBooks Desktop",
+    IntegrationKey.XERO: "Xero",
+    IntegrationKey.SAGE: "Sage",
+}
+
+
+class ConnectionStatus(StrEnum):
+    CONNECTED = "CONNECTED"
+    DISCONNECTED = "DISCONNECTED"
+    ERROR = "ERROR"
+
+
+class AuthorizationStatus(StrEnum):
+    PENDING = "PENDING"
+    COMPLETED = "COMPLETED"
+    DECLINED = "DECLINED"
+    EXPIRED = "EXPIRED"
+
+
+class CompanyOrder(StrEnum):
+    NAME = "name"
+    NAME_DESC = "-name"
+    CREATED = "createdAt"
+    CREATED_DESC = "-createdAt"
+
+
+# A value from a newer server that this client does not know yet stays a str.
+KeyOrStr = Annotated[IntegrationKey | str, Field(union_mode="left_to_right")]
+ConnectionStatusOrStr = Annotated[ConnectionStatus | str, Field(union_mode="left_to_right")]
+AuthorizationStatusOrStr = Annotated[AuthorizationStatus | str, Field(union_mode="left_to_right")]
+
+
+class Integration(WireModel):
+    key: KeyOrStr
+    name: str
+
+
+class IntegrationList(WireModel):
+    results: list[Integration]
+
+
+class ConnectionErrorInfo(WireModel):
+    """Why a connection is in ERROR (named so as not to shadow the builtin)."""
+
+    code: str
+    message: str = ""
+    occurred_at: datetime | None = None
+
+
+class Connection(WireModel):
+    id: str
+    company_id: str
+    integration_key: KeyOrStr
+    platform_name: str = ""
+    status: ConnectionStatusOrStr
+    created_at: datetime
+    updated_at: datetime
+    last_sync_at: datetime | None = None
+    error: ConnectionErrorInfo | None = None
+
+    @property
+    def is_active(self) -> bool:
+        """CONNECTED or ERROR: the one per integration a company may have."""
+        return self.status in (ConnectionStatus.CONNECTED, ConnectionStatus.ERROR)
+
+
+class Company(WireModel):
+    id: str
+    name: str
+    description: str | None = None
+    created_at: datetime
+    auth_url: str | None = None
+    connections: list[Connection] = Field(default_factory=list)
+
+    def status_counts(self) -> dict[str, int]:
+        """Connections per status: connected, error, disconnected, then any other."""
+        counts = Counter(str(c.status) for c in self.connections)
+        return {status: counts[status] for status in sorted(counts, key=_status_rank)}
+
+
+_STATUS_ORDER = (ConnectionStatus.CONNECTED, ConnectionStatus.ERROR, ConnectionStatus.DISCONNECTED)
+
+
+def _status_rank(status: str) -> tuple[int, str]:
+    known = [s.value for s in _STATUS_ORDER]
+    return (known.index(status) if status in known else len(known), status)
+
+
+class Authorization(WireModel):
+    id: str
+    company_id: str
+    integration_key: KeyOrStr
+    platform_name: str = ""
+    auth_url: str
+    status: AuthorizationStatusOrStr
+    expires_at: datetime | None = None
+    connection_id: str | None = None
+
+
+T = TypeVar("T")
+
+
+class Page(WireModel, Generic[T]):
+    results: list[T]
+    page_number: int = 1
+    page_size: int = 50
+    total_results: int = 0
+
+    @property
+    def total_pages(self) -> int:
+        if self.page_size <= 0:
+            return 1
+        return max(1, -(-self.total_results // self.page_size))
+
+
+class FieldError(WireModel):
+    field: str
+    message: str
+
+
+class ErrorBody(WireModel):
+    """The error body every non-2xx reply carries (API.md, Errors)."""
+
+    status_code: int
+    error: str
+    correlation_id: str | None = None
+    can_be_retried: bool = False
+    validation: list[FieldError] | None = None
+
+
+class SandboxInfo(WireModel):
+    """`GET /sandbox`: present only on a sandbox."""
+
+    sandbox: bool
+    version: str | None = None
+    link_ttl_seconds: int | None = None
+    faults: dict | None = None

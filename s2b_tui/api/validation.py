@@ -1,0 +1,61 @@
+"""Input rules of API.md, shared by the sandbox (which enforces them) and the
+console (which checks as the user types, before any request).
+
+Each check returns the message for the field, or None when the value is fine.
+The messages are the ones the sandbox puts in its 422 `validation` list.
+"""
+
+from __future__ import annotations
+
+import re
+
+NAME_MAX = 100
+DESCRIPTION_MAX = 500
+PAGE_SIZE_MAX = 500
+
+# C0 controls, DEL and C1 controls: nothing that could drive a terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,255}")
+
+
+def has_control_characters(text: str, *, allow_newline: bool = False) -> bool:
+    pattern = _CONTROL_BUT_NEWLINE if allow_newline else _CONTROL
+    return pattern.search(text) is not None
+
+
+def strip_control_characters(text: str) -> str:
+    """Drop C0/C1 controls and DEL: for showing untrusted text in a terminal."""
+    return _CONTROL.sub("", text)
+
+
+def normalize_name(name: str) -> str:
+    """Names are trimmed before they are checked and stored."""
+    return name.strip()
+
+
+def name_problem(name: str) -> str | None:
+    value = normalize_name(name)
+    if not value:
+        return "must not be empty"
+    if has_control_characters(value):
+        return "must not contain control characters"
+    if len(value) > NAME_MAX:
+        return f"must be at most {NAME_MAX} characters (it is {len(value):,})"
+    return None
+
+
+def description_problem(description: str | None) -> str | None:
+    if description is None:
+        return None
+    if has_control_characters(description, allow_newline=True):
+        return "must not contain control characters other than line breaks"
+    if len(description) > DESCRIPTION_MAX:
+        return f"must be at most {DESCRIPTION_MAX} characters (it is {len(description):,})"
+    return None
+
+
+def idempotency_key_problem(key: str) -> str | None:
+    if _IDEMPOTENCY_KEY.fullmatch(key) is None:
+        return "must be 1 to 255 printable ASCII characters"
+    return None
