@@ -1,0 +1,610 @@
+"""The async Sync2Books client.
+
+One shared `httpx.AsyncClient`; every endpoint of API.md returns a pydantic
+model. Safe calls are retried with exponential backoff and full jitter, and
+`POST`/`PATCH` carry one `Idempotency-Key` per call, reused on every retry,
+so a retried create never makes two companies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+from pydantic import BaseModel, SecretStr
+from pydantic import ValidationError as PydanticValidationError
+
+from s2b_tui import __version__
+from s2b_tui.api.errors import (
+    ApiConnectionError,
+    ApiTimeoutError,
+    FieldProblem,
+    InvalidResponseError,
+    NotFoundError,
+    ReadOnlyError,
+    Sync2BooksError,
+    error_class_for,
+)
+from s2b_tui.api.keys import ApiKey, ApiMode
+from s2b_tui.api.models import (
+    Authorization,
+    Company,
+    CompanyOrder,
+    Connection,
+    ConnectionStatus,
+    ErrorBody,
+    Integration,
+    IntegrationList,
+    Page,
+    SandboxInfo,
+)
+
+DEFAULT_BASE_URL = "https://api.sync2books.com/v1"
+MUTATING_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When and how long to wait before trying a call again."""
+
+    max_retries: int = 3
+    backoff_base: float = 0.25  # seconds; the cap of the first wait
+    backoff_max: float = 8.0
+    retry_after_cap: float = 30.0  # a server's Retry-After is honoured up to this
+    statuses: frozenset[int] = RETRYABLE_STATUSES
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds to wait before retry number `attempt` (1-based)."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.retry_after_cap)
+        # Full jitter: uniform in [0, min(cap, base * 2**(attempt-1))].
+        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
+        return rng.uniform(0, ceiling)
+
+
+DEFAULT_RETRY = RetryPolicy()
+NO_RETRIES = RetryPolicy(max_retries=0)
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestEvent:
+    """One finished API call, for the console's request log. Holds no secret."""
+
+    method: str
+    path: str
+    status: int | None  # None when no reply came (connection failure, timeout)
+    latency_ms: float  # the whole call, retries and waits included
+    correlation_id: str | None
+    retries: int
+    error: str | None = None
+    replayed: bool = False  # the server answered from its idempotency store
+
+
+RequestHook = Callable[[RequestEvent], None]
+
+
+@dataclass(slots=True)
+class _Reply:
+    status: int
+    body: Any
+    headers: httpx.Headers
+    correlation_id: str | None
+    retries: int
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """What is known of a call while it is being retried."""
+
+    retries: int = 0
+    last_status: int | None = None
+    correlation_id: str | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+
+class Sync2BooksClient:
+    """Async client of the Sync2Books API v1.
+
+    Use as `async with Sync2BooksClient(key, base_url) as client: ...`, or call
+    `aclose()` when done. `on_request` is called once per finished call.
+    """
+
+    def __init__(
+        self,
+        api_key: str | SecretStr | ApiKey,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        on_request: RequestHook | None = None,
+        read_only: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key)
+        self.base_url = base_url.rstrip("/")
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"Base URL must be an http(s) URL, not {base_url!r}")
+        self.retry = retry
+        self.read_only = read_only
+        self.on_request = on_request
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url + "/",
+            timeout=timeout,
+            transport=transport,
+            headers={"User-Agent": f"s2b-tui/{__version__}", "Accept": "application/json"},
+            auth=_BearerAuth(self._key),
+            follow_redirects=False,
+        )
+        self.sandbox = SandboxControls(self)
+
+    # -- identity -------------------------------------------------------------
+
+    @property
+    def mode(self) -> ApiMode:
+        return self._key.mode
+
+    @property
+    def is_live(self) -> bool:
+        return self._key.is_live
+
+    @property
+    def masked_key(self) -> str:
+        return self._key.masked
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).netloc
+
+    def __repr__(self) -> str:
+        return f"Sync2BooksClient(base_url={self.base_url!r}, key={self.masked_key!r})"
+
+    async def __aenter__(self) -> Sync2BooksClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- integrations ---------------------------------------------------------
+
+    async def list_integrations(self) -> list[Integration]:
+        reply = await self._request("GET", "integrations")
+        return self._parse(IntegrationList, reply).results
+
+    # -- companies ------------------------------------------------------------
+
+    async def create_company(
+        self,
+        name: str,
+        description: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Company:
+        body: dict[str, Any] = {"name": name}
+        if description:
+            body["description"] = description
+        reply = await self._request(
+            "POST", "companies", json_body=body, idempotency_key=idempotency_key
+        )
+        return self._parse(Company, reply)
+
+    async def list_companies(
+        self,
+        *,
+        page: int = 1,
+        page_size: int = 50,
+        query: str | None = None,
+        order_by: CompanyOrder | str | None = None,
+    ) -> Page[Company]:
+        params: dict[str, Any] = {"page": page, "pageSize": page_size}
+        if query:
+            params["query"] = query
+        if order_by:
+            params["orderBy"] = str(order_by)
+        reply = await self._request("GET", "companies", params=params)
+        return self._parse(Page[Company], reply)
+
+    def iter_companies(
+        self,
+        *,
+        page_size: int = 100,
+        query: str | None = None,
+        order_by: CompanyOrder | str | None = None,
+    ) -> AsyncIterator[Company]:
+        """Every company, page after page."""
+
+        async def fetch(page: int) -> Page[Company]:
+            return await self.list_companies(
+                page=page, page_size=page_size, query=query, order_by=order_by
+            )
+
+        return _walk_pages(fetch)
+
+    async def get_company(self, company_id: str) -> Company:
+        reply = await self._request("GET", f"companies/{_seg(company_id)}")
+        return self._parse(Company, reply)
+
+    async def delete_company(self, company_id: str) -> None:
+        await self._request("DELETE", f"companies/{_seg(company_id)}")
+
+    # -- connections ----------------------------------------------------------
+
+    async def create_connection(
+        self,
+        company_id: str,
+        integration_key: str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Authorization:
+        """Start connecting an integration: the reply carries the authUrl."""
+        reply = await self._request(
+            "POST",
+            f"companies/{_seg(company_id)}/connections",
+            json_body={"integrationKey": str(integration_key)},
+            idempotency_key=idempotency_key,
+        )
+        return self._parse(Authorization, reply)
+
+    async def list_connections(
+        self, company_id: str, *, page: int = 1, page_size: int = 100
+    ) -> Page[Connection]:
+        reply = await self._request(
+            "GET",
+            f"companies/{_seg(company_id)}/connections",
+            params={"page": page, "pageSize": page_size},
+        )
+        return self._parse(Page[Connection], reply)
+
+    def iter_connections(
+        self, company_id: str, *, page_size: int = 500
+    ) -> AsyncIterator[Connection]:
+        async def fetch(page: int) -> Page[Connection]:
+            return await self.list_connections(company_id, page=page, page_size=page_size)
+
+        return _walk_pages(fetch)
+
+    async def all_connections(self, company_id: str) -> list[Connection]:
+        return [c async for c in self.iter_connections(company_id)]
+
+    async def get_connection(self, company_id: str, connection_id: str) -> Connection:
+        reply = await self._request(
+            "GET", f"companies/{_seg(company_id)}/connections/{_seg(connection_id)}"
+        )
+        return self._parse(Connection, reply)
+
+    async def unlink_connection(
+        self, company_id: str, connection_id: str, *, idempotency_key: str | None = None
+    ) -> Connection:
+        """Deauthorize: the connection becomes DISCONNECTED (idempotent)."""
+        reply = await self._request(
+            "PATCH",
+            f"companies/{_seg(company_id)}/connections/{_seg(connection_id)}",
+            json_body={"status": ConnectionStatus.DISCONNECTED.value},
+            idempotency_key=idempotency_key,
+        )
+        return self._parse(Connection, reply)
+
+    async def reauthorize_connection(
+        self, company_id: str, connection_id: str, *, idempotency_key: str | None = None
+    ) -> Authorization:
+        reply = await self._request(
+            "POST",
+            f"companies/{_seg(company_id)}/connections/{_seg(connection_id)}/authorize",
+            idempotency_key=idempotency_key,
+        )
+        return self._parse(Authorization, reply)
+
+    async def delete_connection(self, company_id: str, connection_id: str) -> None:
+        await self._request(
+            "DELETE", f"companies/{_seg(company_id)}/connections/{_seg(connection_id)}"
+        )
+
+    async def get_authorization(self, company_id: str, authorization_id: str) -> Authorization:
+        reply = await self._request(
+            "GET", f"companies/{_seg(company_id)}/authorizations/{_seg(authorization_id)}"
+        )
+        return self._parse(Authorization, reply)
+
+    # -- the machinery --------------------------------------------------------
+
+    def _parse(self, model: type[ModelT], reply: _Reply) -> ModelT:
+        try:
+            return model.model_validate(reply.body)
+        except PydanticValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
+                for err in exc.errors()[:3]
+            )
+            raise InvalidResponseError(
+                f"The API's reply did not have the expected shape ({problems})",
+                status_code=reply.status,
+                correlation_id=reply.correlation_id,
+            ) from None
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        idempotency_key: str | None = None,
+    ) -> _Reply:
+        if self.read_only and method in MUTATING_METHODS:
+            raise ReadOnlyError(f"{method} /{path} was not sent: this console is read-only")
+        headers: dict[str, str] = {}
+        if method in ("POST", "PATCH"):
+            # One key per call, generated once and reused on every retry.
+            headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
+        content = None
+        if json_body is not None:
+            content = json.dumps(json_body, ensure_ascii=False).encode()
+            headers["Content-Type"] = "application/json"
+
+        attempt = _Attempt()
+        try:
+            reply = await self._send_with_retries(method, path, params, content, headers, attempt)
+        except Sync2BooksError as exc:
+            self._report(method, path, attempt, status=exc.status_code, error=exc)
+            raise
+        self._report(
+            method,
+            path,
+            attempt,
+            status=reply.status,
+            replayed=reply.headers.get("Idempotent-Replayed") == "true",
+        )
+        return reply
+
+    async def _send_with_retries(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        content: bytes | None,
+        headers: dict[str, str],
+        attempt: _Attempt,
+    ) -> _Reply:
+        while True:
+            try:
+                response = await self._http.request(
+                    method, path, params=params, content=content, headers=headers
+                )
+            except httpx.TimeoutException:
+                error: Sync2BooksError = ApiTimeoutError(
+                    f"{method} /{path} timed out", can_be_retried=True
+                )
+            except httpx.TransportError as exc:
+                error = ApiConnectionError(
+                    f"Could not reach the API at {self.host} ({_transport_reason(exc)})",
+                    can_be_retried=True,
+                )
+            else:
+                attempt.last_status = response.status_code
+                attempt.correlation_id = response.headers.get("X-Correlation-Id")
+                if response.is_success:
+                    return _Reply(
+                        status=response.status_code,
+                        body=_json_or_none(response) if response.content else None,
+                        headers=response.headers,
+                        correlation_id=attempt.correlation_id,
+                        retries=attempt.retries,
+                    )
+                error = _error_from_response(response, attempt.correlation_id)
+                if method == "DELETE" and attempt.retries > 0 and isinstance(error, NotFoundError):
+                    # A retried delete whose first reply was lost: it is gone.
+                    return _Reply(response.status_code, None, response.headers, None, 0)
+            if not self._should_retry(error, attempt):
+                raise error
+            attempt.retries += 1
+            await self._sleep(self.retry.delay(attempt.retries, error.retry_after, self._rng))
+
+    def _should_retry(self, error: Sync2BooksError, attempt: _Attempt) -> bool:
+        if attempt.retries >= self.retry.max_retries:
+            return False
+        if isinstance(error, ApiConnectionError | ApiTimeoutError):
+            return True
+        if error.status_code in self.retry.statuses:
+            return True
+        # A 409 the server marks retryable: the same idempotency key is in flight.
+        return error.status_code == 409 and error.can_be_retried
+
+    def _report(
+        self,
+        method: str,
+        path: str,
+        attempt: _Attempt,
+        *,
+        status: int | None,
+        error: Sync2BooksError | None = None,
+        replayed: bool = False,
+    ) -> None:
+        if self.on_request is None:
+            return
+        event = RequestEvent(
+            method=method,
+            path="/" + path,
+            status=status,
+            latency_ms=(time.perf_counter() - attempt.started) * 1000,
+            correlation_id=(error.correlation_id if error else None) or attempt.correlation_id,
+            retries=attempt.retries,
+            error=str(error) if error else None,
+            replayed=replayed,
+        )
+        with contextlib.suppress(Exception):  # a broken log must never break a call
+            self.on_request(event)
+
+
+class _BearerAuth(httpx.Auth):
+    """Adds the key at the last moment, so no local variable of the client's
+    frames ever holds it (tracebacks that show locals stay clean)."""
+
+    def __init__(self, key: ApiKey) -> None:
+        self._key = key
+
+    def auth_flow(self, request: httpx.Request):
+        request.headers["Authorization"] = f"Bearer {self._key.secret()}"
+        yield request
+
+    def __repr__(self) -> str:
+        return f"_BearerAuth({self._key.masked!r})"
+
+
+class SandboxControls:
+    """The sandbox-only QA endpoints (`/sandbox/...`). Absent in production:
+    call `info()` first; it answers None when the API is not a sandbox."""
+
+    def __init__(self, client: Sync2BooksClient) -> None:
+        self._client = client
+
+    async def info(self) -> SandboxInfo | None:
+        try:
+            reply = await self._client._request("GET", "sandbox")
+        except NotFoundError:
+            return None
+        info = self._client._parse(SandboxInfo, reply)
+        return info if info.sandbox else None
+
+    async def simulate(
+        self,
+        company_id: str,
+        connection_id: str,
+        status: ConnectionStatus | str,
+        *,
+        error_code: str | None = None,
+        message: str | None = None,
+    ) -> Connection:
+        body: dict[str, Any] = {"status": str(status)}
+        if error_code:
+            body["errorCode"] = error_code
+        if message:
+            body["message"] = message
+        reply = await self._client._request(
+            "POST",
+            f"sandbox/companies/{_seg(company_id)}/connections/{_seg(connection_id)}/simulate",
+            json_body=body,
+        )
+        return self._client._parse(Connection, reply)
+
+    async def complete_authorization(self, authorization_id: str, decision: str) -> Authorization:
+        reply = await self._client._request(
+            "POST",
+            f"sandbox/authorizations/{_seg(authorization_id)}/complete",
+            json_body={"decision": decision},
+        )
+        return self._client._parse(Authorization, reply)
+
+    async def seed(
+        self, companies: int, *, connections_per_company: int | None = None, seed: int | None = None
+    ) -> int:
+        body: dict[str, Any] = {"companies": companies}
+        if connections_per_company is not None:
+            body["connectionsPerCompany"] = connections_per_company
+        if seed is not None:
+            body["seed"] = seed
+        reply = await self._client._request("POST", "sandbox/seed", json_body=body)
+        return int((reply.body or {}).get("created", companies))
+
+    async def set_faults(self, **faults: Any) -> dict:
+        """latency_ms, error_rate, error_status, path_prefix, retry_after, error_count."""
+        body = {_camel(k): v for k, v in faults.items() if v is not None}
+        reply = await self._client._request("PUT", "sandbox/faults", json_body=body)
+        return reply.body or {}
+
+    async def clear_faults(self) -> None:
+        await self._client._request("PUT", "sandbox/faults", json_body={})
+
+
+async def _walk_pages(fetch: Callable[[int], Awaitable[Page[Any]]]) -> AsyncIterator[Any]:
+    page_number = 1
+    while True:
+        page = await fetch(page_number)
+        for item in page.results:
+            yield item
+        if not page.results or page_number >= page.total_pages:
+            return
+        page_number += 1
+
+
+def _seg(value: str) -> str:
+    """A path segment: ids are UUIDs, but never let odd input change the path."""
+    return quote(str(value), safe="")
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidResponseError(
+            f"The API answered {response.status_code} with a body that is not JSON",
+            status_code=response.status_code,
+            correlation_id=response.headers.get("X-Correlation-Id"),
+        ) from None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: fall back to our own backoff
+
+
+def _error_from_response(response: httpx.Response, correlation_id: str | None) -> Sync2BooksError:
+    status = response.status_code
+    cls = error_class_for(status)
+    message = f"The API answered {status} {response.reason_phrase or ''}".strip()
+    field_errors: list[FieldProblem] = []
+    can_be_retried = status in RETRYABLE_STATUSES
+    try:
+        body = ErrorBody.model_validate(response.json())
+    except (json.JSONDecodeError, UnicodeDecodeError, PydanticValidationError):
+        body = None
+    if body is not None:
+        message = body.error or message
+        correlation_id = body.correlation_id or correlation_id
+        can_be_retried = body.can_be_retried or can_be_retried
+        field_errors = [FieldProblem(p.field, p.message) for p in body.validation or []]
+    return cls(
+        message,
+        status_code=status,
+        correlation_id=correlation_id,
+        field_errors=field_errors,
+        can_be_retried=can_be_retried,
+        retry_after=_retry_after(response),
+    )
+
+
+def _transport_reason(exc: httpx.TransportError) -> str:
+    text = str(exc).strip()
+    if not text:
+        return type(exc).__name__
+    # Never let a URL with credentials or a long chain reach the user.
+    return text.splitlines()[0][:160]
