@@ -1,0 +1,187 @@
+"""The console application: settings, the injected backend, global keys.
+
+Everything that talks to the API runs in workers; screens own their data.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+
+from s2b_tui.api import Sync2BooksClient, Sync2BooksError
+from s2b_tui.api.client import RequestEvent
+from s2b_tui.commands import ConsoleCommands
+from s2b_tui.config import DEFAULT_REFRESH_SECONDS, Settings
+from s2b_tui.desktop import copy_with_pyperclip
+from s2b_tui.display import one_line, theme_colours
+from s2b_tui.session import Backend, Environment, Session, backend_for, open_session
+
+REQUEST_LOG_SIZE = 500
+
+
+class ConsoleApp(App[None]):
+    """The Sync2Books onboarding console."""
+
+    TITLE = "Sync2Books"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("question_mark", "help", "Help", key_display="?"),
+    ]
+
+    #: Where the console points; None until the session is open.
+    environment: reactive[Environment | None] = reactive(None)
+    #: "connecting", "ready" or "failed".
+    session_state: reactive[str] = reactive("connecting")
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
+        copy_to_system: Callable[[str], Any] = copy_with_pyperclip,
+    ) -> None:
+        super().__init__()
+        self.backend = backend
+        self.refresh_seconds = refresh_seconds
+        self.session: Session | None = None
+        self.session_error: Sync2BooksError | None = None
+        self.request_log: deque[RequestEvent] = deque(maxlen=REQUEST_LOG_SIZE)
+        self._copy_to_system = copy_to_system
+
+    # -- session ----------------------------------------------------------------
+
+    @property
+    def client(self) -> Sync2BooksClient:
+        if self.session is None:
+            raise RuntimeError("The session is not open yet")
+        return self.session.client
+
+    @property
+    def is_ready(self) -> bool:
+        return self.session is not None
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.session is not None and self.session.sandbox is not None
+
+    @property
+    def is_live(self) -> bool:
+        return self.environment is not None and self.environment.is_live
+
+    @property
+    def read_only(self) -> bool:
+        return self.backend.read_only
+
+    def on_mount(self) -> None:
+        from s2b_tui.screens.companies import CompaniesScreen
+
+        self.push_screen(CompaniesScreen())
+        self.connect()
+
+    @work(exclusive=True, group="session")
+    async def connect(self) -> None:
+        """Open the session: start the sandbox or reach the API, learn where we are."""
+        self.session_error = None
+        self.session_state = "connecting"
+        try:
+            session = await open_session(self.backend, on_request=self.request_log.append)
+        except Sync2BooksError as exc:
+            self.session_error = exc
+            self.session_state = "failed"
+            return
+        except Exception as exc:  # the embedded sandbox could not start, say
+            self.session_error = Sync2BooksError(f"Could not start: {one_line(str(exc), 300)}")
+            self.session_state = "failed"
+            return
+        self.session = session
+        self.environment = session.environment
+        self.session_state = "ready"
+        if session.integrations_note:
+            self.notify(session.integrations_note, severity="warning", markup=False)
+
+    async def action_quit(self) -> None:
+        await self.shutdown()
+        self.exit()
+
+    async def shutdown(self) -> None:
+        """Close the client and stop the embedded sandbox (idempotent)."""
+        self.workers.cancel_all()
+        if self.session is not None:
+            session, self.session = self.session, None
+            await session.client.aclose()
+        await self.backend.close()
+
+    async def on_unmount(self) -> None:
+        await self.shutdown()
+
+    # -- shared services for screens ---------------------------------------------
+
+    def theme_colours(self) -> dict[str, str]:
+        return theme_colours(self.get_css_variables())
+
+    def show_error(self, doing: str, error: Exception) -> None:
+        """An API error as a short notification; never markup, never a traceback."""
+        message = str(error) if isinstance(error, Sync2BooksError) else one_line(repr(error))
+        self.notify(f"Could not {doing}. {message}", severity="error", timeout=8, markup=False)
+
+    def copy_text(self, text: str, what: str) -> None:
+        """Copy by OSC 52 at once (reaches the clipboard over SSH and in tmux),
+        and through the system clipboard in a thread that cannot hang the UI."""
+        self.copy_to_clipboard(text)
+        self._copy_to_system_clipboard(text, what)
+
+    @work(thread=True, group="clipboard")
+    def _copy_to_system_clipboard(self, text: str, what: str) -> None:
+        outcome = self._copy_to_system(text)
+        shown = one_line(text, 200)
+        if outcome.ok:
+            message = f"Copied {what}: {shown}"
+        else:
+            message = (
+                f"Copied {what} through the terminal (OSC 52): {shown}\n"
+                f"System clipboard unavailable: {outcome.detail}"
+            )
+        self.call_from_thread(self.notify, message, markup=False, title="Copied")
+
+    def run_api_action(
+        self,
+        doing: str,
+        call: Callable[[], Awaitable[Any]],
+        on_done: Callable[[Any], None] | None = None,
+    ) -> None:
+        """Run one API call in a worker; errors become notifications."""
+        self._run_api_action(doing, call, on_done)
+
+    @work(group="actions")
+    async def _run_api_action(
+        self,
+        doing: str,
+        call: Callable[[], Awaitable[Any]],
+        on_done: Callable[[Any], None] | None,
+    ) -> None:
+        try:
+            result = await call()
+        except Sync2BooksError as exc:
+            self.show_error(doing, exc)
+            return
+        if on_done is not None:
+            on_done(result)
+
+    def action_help(self) -> None:
+        from s2b_tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+
+def make_app(settings: Settings) -> ConsoleApp:
+    """The one factory the command line and the tests share."""
+    return ConsoleApp(backend_for(settings), refresh_seconds=settings.refresh_seconds)

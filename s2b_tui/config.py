@@ -1,0 +1,79 @@
+"""Console settings: where the API is, which key, where data lives.
+
+The key comes only from the environment (`S2B_API_KEY`): a key does not
+belong in shell history, so there is no `--api-key` flag.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+from pydantic import SecretStr
+
+from s2b_tui.api.client import DEFAULT_BASE_URL
+
+APP_NAME = "s2b-tui"
+DEFAULT_REFRESH_SECONDS = 2.0
+MIN_REFRESH_SECONDS = 0.5
+
+
+class SettingsError(ValueError):
+    """Settings that cannot work together; the message says what to change."""
+
+
+def default_data_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """`S2B_DATA_DIR`, else the platform's user data dir (e.g. ~/.local/share/s2b-tui)."""
+    if environ.get("S2B_DATA_DIR"):
+        return Path(environ["S2B_DATA_DIR"]).expanduser()
+    return platformdirs.user_data_path(APP_NAME)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the console was started with. `api_key is None` means the
+    embedded sandbox, whose data lives in `data_dir / "sandbox"`."""
+
+    api_key: SecretStr | None
+    base_url: str
+    data_dir: Path
+    refresh_seconds: float = DEFAULT_REFRESH_SECONDS
+    read_only: bool = False
+
+    @property
+    def embedded_sandbox(self) -> bool:
+        return self.api_key is None
+
+    @property
+    def sandbox_data_dir(self) -> Path:
+        return self.data_dir / "sandbox"
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        environ: Mapping[str, str] = os.environ,
+        base_url: str | None = None,
+        use_sandbox: bool = False,
+        data_dir: Path | None = None,
+        refresh_seconds: float | None = None,
+        read_only: bool = False,
+    ) -> Settings:
+        refresh = DEFAULT_REFRESH_SECONDS if refresh_seconds is None else refresh_seconds
+        if refresh < MIN_REFRESH_SECONDS:
+            raise SettingsError(f"--refresh must be at least {MIN_REFRESH_SECONDS} seconds")
+        data = (data_dir or default_data_dir(environ)).expanduser()
+        raw_key = (environ.get("S2B_API_KEY") or "").strip()
+        if use_sandbox or not raw_key:
+            if base_url and not use_sandbox:
+                raise SettingsError(
+                    f"Set S2B_API_KEY to the API key for {base_url} "
+                    "(`s2b-tui sandbox serve` prints its key on start), "
+                    "or drop --base-url to use the embedded sandbox."
+                )
+            return cls(None, "", data, refresh, read_only)
+        url = base_url or environ.get("S2B_BASE_URL") or DEFAULT_BASE_URL
+        return cls(SecretStr(raw_key), url.rstrip("/"), data, refresh, read_only)

@@ -1,0 +1,316 @@
+"""The home screen: every company, paged and searched on the server."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, replace
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+
+from s2b_tui.api import Company, CompanyOrder, NotFoundError, Sync2BooksError
+from s2b_tui.display import connection_summary, format_time, one_line, safe_text, short_id
+from s2b_tui.widgets.environment_bar import EnvironmentBar
+from s2b_tui.widgets.keyed_table import KeyedTable
+
+PAGE_SIZE = 50
+SEARCH_DEBOUNCE_SECONDS = 0.3
+NAME_COLUMN_LIMIT = 60
+
+SORTS: list[tuple[CompanyOrder, str]] = [
+    (CompanyOrder.CREATED_DESC, "newest first"),
+    (CompanyOrder.NAME, "name A–Z"),
+]
+
+
+@dataclass(frozen=True)
+class ListView:
+    """What the table should show: the request that fills it."""
+
+    page: int = 1
+    query: str = ""
+    order: CompanyOrder = CompanyOrder.CREATED_DESC
+
+
+class CompaniesScreen(Screen):
+    """Companies: search, page, open, create, delete."""
+
+    AUTO_FOCUS = "#companies"
+    #: Actions that change data: greyed out in read-only mode.
+    MUTATING = frozenset({"new_company", "delete_company"})
+    BINDINGS = [
+        Binding("slash", "search", "Search", key_display="/"),
+        Binding("n", "new_company", "New"),
+        Binding("enter", "open_company", "Open"),
+        Binding("y", "copy_id", "Copy id"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("pagedown,right_square_bracket", "next_page", "Next page", key_display="]"),
+        Binding("pageup,left_square_bracket", "previous_page", "Prev page", key_display="["),
+        Binding("d", "delete_company", "Delete"),
+        Binding("escape", "clear_search", "Clear search", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view = ListView()
+        self.companies: dict[str, Company] = {}
+        self.total_results = 0
+        self.total_pages = 1
+        self._debounce: Timer | None = None
+        self._shown_view: ListView | None = None
+
+    def compose(self) -> ComposeResult:
+        yield EnvironmentBar("Companies")
+        with Horizontal(id="toolbar"):
+            yield Input(placeholder="Search names or ids  ( / )", id="search")
+            yield Static("", id="page-info")
+        table = KeyedTable(id="companies")
+        table.add_column("Name", key="name")
+        table.add_column("Connections", key="connections")
+        table.add_column("Created", key="created")
+        table.add_column("Id", key="id")
+        yield table
+        yield Static("", id="message", classes="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "session_state", self._session_changed, init=True)
+
+    def on_screen_resume(self) -> None:
+        # Back from a company: its connection counts may have changed.
+        if self.app.is_ready and self._shown_view is not None:
+            self.load()
+
+    # -- state ------------------------------------------------------------------
+
+    def _session_changed(self, state: str) -> None:
+        self.refresh_bindings()
+        if state == "connecting":
+            self._show_message(self.app.backend.describe())
+        elif state == "failed":
+            error = self.app.session_error
+            self._show_message(
+                f"Could not connect.\n\n{error}\n\nPress r to try again, or ctrl+q to quit.",
+                problem=True,
+            )
+        else:
+            self.load()
+
+    def _show_message(self, text: str, *, problem: bool = False) -> None:
+        message = self.query_one("#message", Static)
+        message.update(Text(text))
+        message.set_class(problem, "-problem")
+        message.display = True
+        self.query_one("#companies").display = False
+
+    def _show_table(self) -> None:
+        self.query_one("#message").display = False
+        self.query_one("#companies").display = True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "refresh":
+            return True
+        if action in self.MUTATING and self.app.read_only:
+            return None
+        if not self.app.is_ready and action not in ("search", "clear_search"):
+            return None
+        return True
+
+    # -- loading ------------------------------------------------------------------
+
+    @work(exclusive=True, group="companies")
+    async def load(self) -> None:
+        """Fetch the page `self.view` describes; a newer load cancels this one."""
+        view = self.view
+        info = self.query_one("#page-info", Static)
+        info.update("loading companies…")
+        try:
+            page = await self.app.client.list_companies(
+                page=view.page, page_size=PAGE_SIZE, query=view.query or None, order_by=view.order
+            )
+        except Sync2BooksError as exc:
+            self.app.show_error("load companies", exc)
+            info.update(self._describe_page() + " · load failed (r to retry)")
+            return
+        if page.results == [] and view.page > 1 and page.total_results > 0:
+            # The list shrank under us: go to its last page instead of a blank one.
+            self.view = replace(view, page=page.total_pages)
+            self.load()
+            return
+        self.total_results = page.total_results
+        self.total_pages = page.total_pages
+        self._fill(page.results, same_view=(view == self._shown_view))
+        self._shown_view = view
+        info.update(self._describe_page())
+
+    def _fill(self, companies: list[Company], *, same_view: bool) -> None:
+        table = self.query_one("#companies", KeyedTable)
+        self.companies = {c.id: c for c in companies}
+        rows = [
+            (
+                c.id,
+                [
+                    safe_text(one_line(c.name, NAME_COLUMN_LIMIT)),
+                    Text(connection_summary(c.status_counts())),
+                    Text(format_time(c.created_at)),
+                    Text(short_id(c.id), style="dim"),
+                ],
+            )
+            for c in companies
+        ]
+        if not same_view:
+            table.clear()  # a new page or search: start at its top
+        table.sync_rows(rows)
+        if companies:
+            self._show_table()
+        elif self.view.query:
+            self._show_message(
+                f"No company matches “{one_line(self.view.query, 60)}”. "
+                "Press escape to clear the search."
+            )
+        else:
+            self._show_message("No companies yet. Press n to create the first one.")
+
+    def _describe_page(self) -> str:
+        sort_label = dict(SORTS)[self.view.order]
+        noun = "company" if self.total_results == 1 else "companies"
+        text = (
+            f"page {self.view.page:,} of {self.total_pages:,} · "
+            f"{self.total_results:,} {noun} · {sort_label}"
+        )
+        return text
+
+    def _change_view(self, **changes) -> None:
+        new_view = replace(self.view, **changes)
+        if new_view != self.view:
+            self.view = new_view
+            self.load()
+
+    # -- search -------------------------------------------------------------------
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        query = event.value.strip()
+        self._debounce = self.set_timer(SEARCH_DEBOUNCE_SECONDS, lambda: self._search(query))
+
+    def _search(self, query: str) -> None:
+        if self.app.is_ready:
+            self._change_view(query=query, page=1)
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._search(event.value.strip())
+        self.query_one("#companies").focus()
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_clear_search(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.value:
+            search.value = ""
+            if self._debounce is not None:
+                self._debounce.stop()
+            self._search("")
+        self.query_one("#companies").focus()
+
+    # -- navigation ---------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        if self.app.session_state == "failed":
+            self.app.connect()
+        elif self.app.is_ready:
+            self.load()
+
+    def action_cycle_sort(self) -> None:
+        orders = [order for order, _ in SORTS]
+        next_order = orders[(orders.index(self.view.order) + 1) % len(orders)]
+        self._change_view(order=next_order, page=1)
+
+    def action_next_page(self) -> None:
+        if self.view.page < self.total_pages:
+            self._change_view(page=self.view.page + 1)
+
+    def action_previous_page(self) -> None:
+        if self.view.page > 1:
+            self._change_view(page=self.view.page - 1)
+
+    def _selected(self) -> Company | None:
+        key = self.query_one("#companies", KeyedTable).selected_key
+        return self.companies.get(key) if key else None
+
+    @on(KeyedTable.RowSelected, "#companies")
+    def _row_selected(self) -> None:
+        self.action_open_company()
+
+    def action_open_company(self) -> None:
+        company = self._selected()
+        if company is not None:
+            from s2b_tui.screens.company import CompanyScreen
+
+            self.app.push_screen(CompanyScreen(company))
+
+    def action_copy_id(self) -> None:
+        company = self._selected()
+        if company is not None:
+            self.app.copy_text(company.id, "company id")
+
+    # -- create and delete ----------------------------------------------------------
+
+    def action_new_company(self) -> None:
+        from s2b_tui.screens.create_company import CreateCompanyScreen
+
+        def created(company: Company | None) -> None:
+            if company is None:
+                return
+            from s2b_tui.screens.company import CompanyScreen
+
+            self.app.push_screen(CompanyScreen(company, just_created=True))
+
+        self.app.push_screen(CreateCompanyScreen(), created)
+
+    def action_delete_company(self) -> None:
+        company = self._selected()
+        if company is None:
+            return
+        from s2b_tui.screens.confirm import ConfirmScreen
+
+        name = one_line(company.name)
+        dialog = ConfirmScreen(
+            title="Delete company",
+            message=(
+                f"Delete “{name}” ({short_id(company.id)})? Its connections and "
+                "pending authorizations are deleted too. This cannot be undone."
+            ),
+            confirm_label="Delete",
+            type_to_confirm=name,
+        )
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._delete(company)
+
+        self.app.push_screen(dialog, confirmed)
+
+    def _delete(self, company: Company) -> None:
+        async def call() -> None:
+            # Deleted meanwhile by someone else: the outcome is the same.
+            with contextlib.suppress(NotFoundError):
+                await self.app.client.delete_company(company.id)
+
+        def done(_: object) -> None:
+            self.app.notify(f"Deleted “{one_line(company.name, 80)}”.", markup=False)
+            self.load()
+
+        self.app.run_api_action(f"delete “{one_line(company.name, 80)}”", call, done)

@@ -1,0 +1,502 @@
+"""One company and its live connections.
+
+The table refreshes itself: each poll schedules the next one when it ends, so
+a slow API never stacks requests; a cycle is skipped while a dialog is open;
+failures keep the last data on screen, marked stale, and back off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from datetime import datetime
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Static
+
+from s2b_tui.api import (
+    Authorization,
+    Company,
+    ConflictError,
+    Connection,
+    ConnectionStatus,
+    IntegrationKey,
+    NotFoundError,
+    Sync2BooksError,
+)
+from s2b_tui.display import (
+    format_time,
+    one_line,
+    safe_text,
+    short_id,
+    status_text,
+)
+from s2b_tui.widgets.environment_bar import EnvironmentBar
+from s2b_tui.widgets.keyed_table import KeyedTable
+
+HIGHLIGHT_SECONDS = 3.0
+MAX_BACKOFF_SECONDS = 30.0
+_INTEGRATION_ORDER = {key.value: index for index, key in enumerate(IntegrationKey)}
+_STATUS_ORDER = {ConnectionStatus.CONNECTED: 0, ConnectionStatus.ERROR: 1}
+
+
+def connection_sort_key(connection: Connection) -> tuple:
+    """Integrations in their usual order; the active connection before history."""
+    return (
+        _INTEGRATION_ORDER.get(str(connection.integration_key), len(_INTEGRATION_ORDER)),
+        str(connection.integration_key),
+        _STATUS_ORDER.get(connection.status, 2),
+        -connection.updated_at.timestamp(),
+        connection.id,
+    )
+
+
+class CompanyScreen(Screen):
+    """A company's header and its live connection table."""
+
+    AUTO_FOCUS = "#connections"
+    MUTATING = frozenset({"connect", "unlink", "reauthorize", "delete_connection"})
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("c", "connect", "Connect"),
+        Binding("u", "unlink", "Unlink"),
+        Binding("a", "reauthorize", "Reauthorize"),
+        Binding("x", "delete_connection", "Delete"),
+        Binding("y", "copy_connection_id", "Copy id"),
+        Binding("l", "copy_company_link", "Copy link"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("p", "toggle_live", "Pause/live"),
+    ]
+
+    def __init__(self, company: Company, *, just_created: bool = False) -> None:
+        super().__init__()
+        self.company = company
+        self.just_created = just_created
+        self.connections: dict[str, Connection] = {}
+        self.live = True
+        self.loaded = False
+        self.last_good: datetime | None = None
+        self.failures = 0
+        self._poll_timer: Timer | None = None
+        self._highlight_until: dict[str, float] = {}
+        self._gone = False  # deleted by someone else while on screen
+
+    # -- layout ---------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield EnvironmentBar(f"Company · {one_line(self.company.name, 60)}")
+        with Vertical(id="company-header"):
+            yield Static(id="company-name")
+            yield Static(id="company-meta")
+            yield Static(id="company-description")
+            yield Static(id="company-link")
+        with Horizontal(id="connections-bar"):
+            yield Static("Connections", id="connections-title")
+            yield Static("", id="live-indicator")
+        table = KeyedTable(id="connections")
+        for label, key in (
+            ("Integration", "integration"),
+            ("Status", "status"),
+            ("Since", "since"),
+            ("Last sync", "last_sync"),
+            ("Error", "error"),
+            ("Id", "id"),
+        ):
+            table.add_column(label, key=key)
+        yield table
+        yield Static("", id="message", classes="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show_company()
+        self._show_message("loading connections…")
+        self._update_indicator()
+        self.poll()
+
+    def on_screen_resume(self) -> None:
+        # Back from the authorization screen or a dialog: show the news at once.
+        if self._gone:
+            self.dismiss()
+        elif self.loaded:
+            self.refresh_now()
+
+    def on_unmount(self) -> None:
+        self._cancel_timer()
+
+    def _show_company(self) -> None:
+        company = self.company
+        self.query_one("#company-name", Static).update(safe_text(company.name, "bold"))
+        self.query_one("#company-meta", Static).update(
+            Text(f"id {company.id} · created {format_time(company.created_at)}", style="dim")
+        )
+        description = self.query_one("#company-description", Static)
+        description.update(safe_text(company.description or ""))
+        description.display = bool(company.description)
+        link = self.query_one("#company-link", Static)
+        if company.auth_url:
+            text = Text("Company link ", style="bold")
+            text.append(one_line(company.auth_url), style=f"underline link {company.auth_url}")
+            text.append("  (l copies; the customer picks any integration there)", style="dim")
+            link.update(text)
+        else:
+            link.update(Text("No company link from the API.", style="dim"))
+
+    def _show_message(self, text: str) -> None:
+        message = self.query_one("#message", Static)
+        message.update(Text(text))
+        message.display = bool(text)
+
+    # -- live polling -------------------------------------------------------------
+
+    def _cancel_timer(self) -> None:
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
+
+    def _schedule_next(self) -> None:
+        self._cancel_timer()
+        if not self.live or not self.is_attached:
+            return
+        delay = self.app.refresh_seconds
+        if self.failures:
+            delay = min(MAX_BACKOFF_SECONDS, delay * (2**self.failures))
+        self._poll_timer = self.set_timer(delay, self._tick)
+
+    def _tick(self) -> None:
+        self._poll_timer = None
+        if not self.is_current:
+            # A dialog or another screen is on top: skip this cycle.
+            self._schedule_next()
+            return
+        self.poll()
+
+    def refresh_now(self) -> None:
+        self._cancel_timer()
+        self.poll()
+
+    @work(exclusive=True, group="connections")
+    async def poll(self) -> None:
+        client = self.app.client
+        try:
+            connections = await client.all_connections(self.company.id)
+        except NotFoundError:
+            self._company_gone()
+            return
+        except Sync2BooksError as exc:
+            self.failures += 1
+            self._update_indicator(error=exc)
+            if not self.loaded:
+                self._show_message(f"Could not load connections. {exc}\n\nPress r to retry.")
+            self._schedule_next()
+            return
+        if self.failures:
+            self.app.notify("Connection to the API is back.", markup=False)
+        self.failures = 0
+        self.last_good = datetime.now().astimezone()
+        self._apply(connections)
+        self._update_indicator()
+        self._schedule_next()
+
+    def _company_gone(self) -> None:
+        self._cancel_timer()
+        self.live = False
+        self.app.notify(
+            f"“{one_line(self.company.name, 80)}” was deleted (by someone else?). "
+            "Back to the company list.",
+            severity="warning",
+            markup=False,
+            timeout=8,
+        )
+        self._gone = True
+        if self.is_current:
+            self.dismiss()
+
+    def _apply(self, connections: list[Connection]) -> None:
+        """Merge fresh data: notify about status changes, then diff the table."""
+        fresh = {c.id: c for c in connections}
+        if self.loaded:
+            for connection in connections:
+                before = self.connections.get(connection.id)
+                if before is None or before.status != connection.status:
+                    self._announce(connection, is_new=before is None)
+        self.connections = fresh
+        self.loaded = True
+        self._render_rows()
+
+    def _announce(self, connection: Connection, *, is_new: bool) -> None:
+        self._highlight_until[connection.id] = time.monotonic() + HIGHLIGHT_SECONDS
+        self.set_timer(HIGHLIGHT_SECONDS + 0.05, self._render_rows)
+        name = self._platform(connection)
+        status = one_line(str(connection.status))
+        message = f"{name} is now {status}" + (" (new connection)" if is_new else "")
+        severity = "error" if connection.status == ConnectionStatus.ERROR else "information"
+        self.app.notify(message, severity=severity, markup=False)
+
+    def _platform(self, connection: Connection) -> str:
+        return one_line(connection.platform_name or str(connection.integration_key), 40)
+
+    def _render_rows(self) -> None:
+        if not self.is_attached:
+            return
+        table = self.query_one("#connections", KeyedTable)
+        colours = self.app.theme_colours()
+        now = time.monotonic()
+        self._highlight_until = {k: t for k, t in self._highlight_until.items() if t > now}
+        rows = []
+        for connection in sorted(self.connections.values(), key=connection_sort_key):
+            flash = "reverse" if connection.id in self._highlight_until else ""
+            error = connection.error
+            rows.append(
+                (
+                    connection.id,
+                    [
+                        safe_text(self._platform(connection), f"bold {flash}".strip()),
+                        status_text(str(connection.status), colours, extra_style=flash),
+                        Text(format_time(connection.updated_at)),
+                        Text(format_time(connection.last_sync_at, empty="never")),
+                        safe_text(
+                            one_line(f"{error.code}: {error.message}", 70) if error else "",
+                            colours.get("error", ""),
+                        ),
+                        Text(short_id(connection.id), style="dim"),
+                    ],
+                )
+            )
+        table.sync_rows(rows)
+        table.display = bool(rows)
+        if rows:
+            self._show_message("")
+        elif self.just_created:
+            self._show_message(
+                "No connections yet. Send the customer the company link above "
+                "(l copies it), or press c to connect an integration now."
+            )
+        else:
+            self._show_message("No connections yet. Press c to connect an integration.")
+        self.query_one("#connections-title", Static).update(
+            Text(f"Connections ({len(rows)})", style="bold")
+        )
+
+    def _update_indicator(self, error: Sync2BooksError | None = None) -> None:
+        indicator = self.query_one("#live-indicator", Static)
+        colours = self.app.theme_colours()
+        refresh = f"{self.app.refresh_seconds:g}s"
+        if error is not None or self.failures:
+            since = format_time(self.last_good) if self.last_good else "never"
+            text = Text(
+                f"⚠ stale · last good refresh {since} · retrying", style=colours.get("warning", "")
+            )
+        elif self.live:
+            text = Text(f"● live · {refresh}", style=colours.get("success", ""))
+        else:
+            text = Text("❚❚ paused (p resumes)", style="dim")
+        indicator.update(text)
+        indicator.tooltip = str(error) if error else None
+
+    # -- actions ---------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.MUTATING and self.app.read_only:
+            return None
+        return True
+
+    def selected_connection(self) -> Connection | None:
+        key = self.query_one("#connections", KeyedTable).selected_key
+        return self.connections.get(key) if key else None
+
+    def action_back(self) -> None:
+        self._cancel_timer()
+        self.dismiss()
+
+    def action_refresh(self) -> None:
+        self.refresh_now()
+
+    def action_toggle_live(self) -> None:
+        self.live = not self.live
+        if self.live:
+            self.refresh_now()
+        else:
+            self._cancel_timer()
+        self._update_indicator()
+
+    def action_copy_connection_id(self) -> None:
+        connection = self.selected_connection()
+        if connection is not None:
+            self.app.copy_text(connection.id, "connection id")
+
+    def action_copy_company_link(self) -> None:
+        if self.company.auth_url:
+            self.app.copy_text(self.company.auth_url, "company link")
+
+    def action_connect(self) -> None:
+        from s2b_tui.screens.integration_picker import IntegrationPicker
+
+        active = {
+            str(c.integration_key): str(c.status) for c in self.connections.values() if c.is_active
+        }
+
+        def picked(key: str | None) -> None:
+            if key is not None:
+                self._create_connection(key)
+
+        self.app.push_screen(
+            IntegrationPicker(self.app.session.integrations, active, self.company.name), picked
+        )
+
+    @work(group="connect")
+    async def _create_connection(self, integration_key: str) -> None:
+        try:
+            authorization = await self.app.client.create_connection(
+                self.company.id, integration_key
+            )
+        except ConflictError as exc:
+            self._explain_conflict(integration_key, exc)
+            return
+        except NotFoundError:
+            self._company_gone()
+            return
+        except Sync2BooksError as exc:
+            self.app.show_error("start the connection", exc)
+            return
+        self._open_authorization(authorization)
+
+    def _open_authorization(self, authorization: Authorization) -> None:
+        from s2b_tui.screens.authorization import AuthorizationScreen
+
+        self.app.push_screen(AuthorizationScreen(self.company, authorization))
+
+    def _explain_conflict(self, integration_key: str, error: ConflictError) -> None:
+        from s2b_tui.screens.confirm import ConfirmScreen
+
+        existing = next(
+            (
+                c
+                for c in self.connections.values()
+                if str(c.integration_key) == integration_key and c.is_active
+            ),
+            None,
+        )
+        name = existing.platform_name if existing else integration_key
+        status = f" ({existing.status})" if existing else ""
+        dialog = ConfirmScreen(
+            title="Already connected",
+            message=(
+                f"{name} already has an active connection{status} for "
+                f"“{one_line(self.company.name, 80)}”: {error.message}. "
+                "Unlink it first to connect again. Open the existing connection?"
+            ),
+            confirm_label="Open it",
+        )
+
+        def answered(open_it: bool | None) -> None:
+            if open_it and existing is not None:
+                self.query_one("#connections", KeyedTable).select_key(existing.id)
+                self.query_one("#connections").focus()
+
+        self.app.push_screen(dialog, answered)
+
+    def action_unlink(self) -> None:
+        connection = self.selected_connection()
+        if connection is None:
+            return
+        if connection.status == ConnectionStatus.DISCONNECTED:
+            self.app.notify(f"{self._platform(connection)} is already disconnected.")
+            return
+        from s2b_tui.screens.confirm import ConfirmScreen
+
+        name = one_line(self.company.name)
+        dialog = ConfirmScreen(
+            title="Unlink connection",
+            message=(
+                f"Unlink {self._platform(connection)} from “{name}”? The customer's "
+                "authorization is revoked and syncing stops until they reauthorize."
+            ),
+            confirm_label="Unlink",
+            type_to_confirm=name if self.app.is_live else None,
+        )
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._unlink(connection)
+
+        self.app.push_screen(dialog, confirmed)
+
+    def _unlink(self, connection: Connection) -> None:
+        def done(updated: Connection) -> None:
+            self.connections[updated.id] = updated
+            self._render_rows()
+            self.app.notify(f"Unlinked {self._platform(updated)}: now {updated.status}.")
+
+        self.app.run_api_action(
+            f"unlink {self._platform(connection)}",
+            lambda: self.app.client.unlink_connection(self.company.id, connection.id),
+            done,
+        )
+
+    def action_reauthorize(self) -> None:
+        connection = self.selected_connection()
+        if connection is None:
+            return
+        if connection.status == ConnectionStatus.CONNECTED:
+            self.app.notify(
+                f"{self._platform(connection)} is connected; only a DISCONNECTED or ERROR "
+                "connection can be reauthorized.",
+                markup=False,
+            )
+            return
+        self.app.run_api_action(
+            f"reauthorize {self._platform(connection)}",
+            lambda: self.app.client.reauthorize_connection(self.company.id, connection.id),
+            self._open_authorization,
+        )
+
+    def action_delete_connection(self) -> None:
+        connection = self.selected_connection()
+        if connection is None:
+            return
+        from s2b_tui.screens.confirm import ConfirmScreen
+
+        name = one_line(self.company.name)
+        dialog = ConfirmScreen(
+            title="Delete connection",
+            message=(
+                f"Delete the {self._platform(connection)} connection "
+                f"({connection.status}, {short_id(connection.id)}) of “{name}”? "
+                "This is permanent."
+            ),
+            confirm_label="Delete",
+            type_to_confirm=name if self.app.is_live else None,
+        )
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._delete_connection(connection)
+
+        self.app.push_screen(dialog, confirmed)
+
+    def _delete_connection(self, connection: Connection) -> None:
+        async def call() -> None:
+            # Already gone: the outcome is the same.
+            with contextlib.suppress(NotFoundError):
+                await self.app.client.delete_connection(self.company.id, connection.id)
+
+        def done(_: object) -> None:
+            self.connections.pop(connection.id, None)
+            self._render_rows()
+            self.app.notify(f"Deleted the {self._platform(connection)} connection.")
+
+        self.app.run_api_action(f"delete {self._platform(connection)}", call, done)
+
+    @on(KeyedTable.RowSelected, "#connections")
+    def _row_selected(self) -> None:
+        """Enter on a row: reauthorize when it needs it."""
+        connection = self.selected_connection()
+        needs_it = connection is not None and connection.status != ConnectionStatus.CONNECTED
+        if needs_it and not self.app.read_only:
+            self.action_reauthorize()

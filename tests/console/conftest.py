@@ -1,0 +1,94 @@
+"""Drive the real console against a real sandbox on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+
+import pytest
+from textual.notifications import Notify
+
+from s2b_tui.api import RetryPolicy, Sync2BooksClient
+from s2b_tui.app import ConsoleApp
+from s2b_tui.desktop import Outcome
+from s2b_tui.session import ClientBackend
+
+SIZE = (120, 36)
+FAST_RETRY = RetryPolicy(max_retries=2, backoff_base=0.01, backoff_max=0.05, retry_after_cap=0.2)
+
+
+class Console:
+    """A running app with its pilot, the notifications it showed, and helpers."""
+
+    def __init__(self, app: ConsoleApp, pilot, notifications: list[str]) -> None:
+        self.app = app
+        self.pilot = pilot
+        self.notifications = notifications
+
+    async def wait_for(
+        self, predicate: Callable[[], object], timeout: float = 8.0, what: str = ""
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what or predicate}")
+            await self.pilot.pause(0.03)
+
+    async def press(self, *keys: str) -> None:
+        await self.pilot.press(*keys)
+        await self.pilot.pause()
+
+    async def type(self, text: str) -> None:
+        await self.pilot.press(*[c if c != " " else "space" for c in text])
+
+    def notified(self, fragment: str) -> bool:
+        return any(fragment in n for n in self.notifications)
+
+    @property
+    def screen(self):
+        return self.app.screen
+
+    def screen_text(self) -> str:
+        return self.app.export_screenshot()
+
+
+def make_client(sandbox, **kwargs) -> Sync2BooksClient:
+    kwargs.setdefault("retry", FAST_RETRY)
+    kwargs.setdefault("timeout", 5.0)
+    return Sync2BooksClient(sandbox.api_key, sandbox.base_url, **kwargs)
+
+
+@pytest.fixture
+def no_system_clipboard() -> Callable[[str], Outcome]:
+    return lambda text: Outcome(False, "no clipboard in tests")
+
+
+@pytest.fixture
+def open_console(sandbox, no_system_clipboard):
+    """`async with open_console() as console:` runs the app until the session is ready."""
+
+    @asynccontextmanager
+    async def opener(*, client: Sync2BooksClient | None = None, refresh: float = 0.5,
+                     ready: bool = True, size=SIZE):
+        notifications: list[str] = []
+
+        def hook(message) -> None:
+            if isinstance(message, Notify):
+                notifications.append(str(message.notification.message))
+
+        app = ConsoleApp(
+            ClientBackend(client or make_client(sandbox)),
+            refresh_seconds=refresh,
+            copy_to_system=no_system_clipboard,
+        )
+        async with app.run_test(size=size, message_hook=hook) as pilot:
+            console = Console(app, pilot, notifications)
+            if ready:
+                await console.wait_for(lambda: app.session_state == "ready", what="session")
+            yield console
+            await app.shutdown()
+            await asyncio.sleep(0)
+
+    return opener

@@ -1,0 +1,24 @@
+"""The core (client and sandbox) stays usable without the TUI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_core_never_imports_textual():
+    code = (
+        "import sys, s2b_tui.api, s2b_tui.sandbox, s2b_tui.session, s2b_tui.config\n"
+        "import s2b_tui.sandbox.server, s2b_tui.sandbox.runner, s2b_tui.sandbox.store\n"
+        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_textual_import_check_would_catch_a_leak():
+    """The check above can fail: importing the app does pull Textual in."""
+    code = "import sys, s2b_tui.app\nassert 'textual' in sys.modules\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
