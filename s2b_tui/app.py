@@ -147,7 +147,7 @@ class ConsoleApp(App[None]):
         else:
             message = (
                 f"Copied {what} through the terminal (OSC 52): {shown}\n"
-                f"System clipboard unavailable: {outcome.detail}"
+                f"(System clipboard: {outcome.detail}.)"
             )
         self.call_from_thread(self.notify, message, markup=False, title="Copied")
 

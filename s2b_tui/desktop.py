@@ -37,8 +37,7 @@ def copy_with_pyperclip(text: str, timeout: float = CLIPBOARD_TIMEOUT_SECONDS) -
 
             pyperclip.copy(text)
         except Exception as exc:  # PyperclipException, OSError, a missing tool…
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            result.append(Outcome(False, reason[:120]))
+            result.append(Outcome(False, _clipboard_reason(exc)))
         else:
             result.append(Outcome(True))
 
@@ -48,6 +47,13 @@ def copy_with_pyperclip(text: str, timeout: float = CLIPBOARD_TIMEOUT_SECONDS) -
     if not result:
         return Outcome(False, "the system clipboard did not answer")
     return result[0]
+
+
+def _clipboard_reason(exc: Exception) -> str:
+    if type(exc).__name__ == "PyperclipException":
+        return "no clipboard tool here (xclip, xsel or wl-copy) or no display"
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:120]
 
 
 def open_in_browser(url: str, environ: Mapping[str, str] = os.environ) -> Outcome:

@@ -22,7 +22,7 @@ from s2b_tui.widgets.environment_bar import EnvironmentBar
 from s2b_tui.widgets.qr_code import QRCode
 
 WATCH_SECONDS = 1.0
-INFO_MIN_WIDTH = 48  # what the text column keeps beside the QR code
+INFO_MIN_WIDTH = 40  # what the text column keeps beside the QR code
 
 
 def now() -> datetime:
@@ -62,22 +62,23 @@ class AuthorizationScreen(Screen):
     def compose(self) -> ComposeResult:
         company = one_line(self.company.name, 50)
         yield EnvironmentBar(f"Authorize · {company} → {self.platform}")
+        with Vertical(id="auth-top"):
+            yield Static(
+                safe_text(f"Connect “{company}” to {self.platform}", "bold"),
+                id="auth-title",
+            )
+            yield Static(
+                Text(
+                    "Send this link to the customer, or open it here. They sign in to "
+                    f"{self.platform} and allow access; this screen follows along."
+                ),
+                id="auth-explain",
+            )
+            yield Static(id="auth-url")
         with Horizontal(id="auth-body"):
             with Vertical(id="auth-info"):
-                yield Static(
-                    safe_text(f"Connect “{company}” to {self.platform}", "bold"),
-                    id="auth-title",
-                )
-                yield Static(
-                    Text(
-                        "Send this link to the customer, or open it here. They sign in to "
-                        f"{self.platform} and allow access; this screen follows along."
-                    ),
-                    id="auth-explain",
-                )
-                yield Static(id="auth-url")
-                yield Static(id="auth-expiry")
                 yield Static(id="auth-status")
+                yield Static(id="auth-expiry")
                 yield Static(
                     Text("y copy link · o open in browser · escape back", style="dim"),
                     id="auth-keys",
@@ -94,15 +95,14 @@ class AuthorizationScreen(Screen):
         self._schedule()
 
     def on_resize(self, event: Resize) -> None:
-        self._fit_qr()
+        self.call_after_refresh(self._fit_qr)
 
     def on_screen_resume(self) -> None:
-        self._fit_qr()
+        self.call_after_refresh(self._fit_qr)
 
     def _fit_qr(self) -> None:
-        width = self.size.width - INFO_MIN_WIDTH - 4
-        height = self.size.height - 2  # header and footer
-        self.query_one("#qr", QRCode).show(width, height)
+        body = self.query_one("#auth-body").content_size
+        self.query_one("#qr", QRCode).show(body.width - INFO_MIN_WIDTH, body.height)
 
     # -- watching the hand-off ----------------------------------------------------------
 

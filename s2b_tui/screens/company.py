@@ -66,12 +66,12 @@ class CompanyScreen(Screen):
         Binding("escape", "back", "Back"),
         Binding("c", "connect", "Connect"),
         Binding("u", "unlink", "Unlink"),
-        Binding("a", "reauthorize", "Reauthorize"),
+        Binding("a", "reauthorize", "Reauth"),
         Binding("x", "delete_connection", "Delete"),
         Binding("y", "copy_connection_id", "Copy id"),
         Binding("l", "copy_company_link", "Copy link"),
         Binding("r", "refresh", "Refresh"),
-        Binding("p", "toggle_live", "Pause/live"),
+        Binding("p", "toggle_live", "Pause"),
     ]
 
     def __init__(self, company: Company, *, just_created: bool = False) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import segno
 from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
 from textual.widgets import Static
@@ -38,6 +39,9 @@ class QRRenderable:
             "".join(_BLOCKS[(top, bottom)] for top, bottom in zip(upper, lower, strict=True))
             for upper, lower in zip(rows[::2], rows[1::2], strict=True)
         ]
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(self.width, self.width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         for line in self.lines():
