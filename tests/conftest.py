@@ -1,0 +1,29 @@
+"""Shared fixtures: a real sandbox on a loopback port, in a temporary data dir."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from s2b_tui.sandbox import EmbeddedSandbox
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[EmbeddedSandbox]:
+    """A started sandbox on a free 127.0.0.1 port; stopped after the test."""
+    with EmbeddedSandbox(tmp_path / "sandbox") as running:
+        yield running
+
+
+@pytest.fixture
+async def sandbox_http(sandbox: EmbeddedSandbox) -> AsyncIterator[httpx.AsyncClient]:
+    """Plain httpx against the sandbox's /v1, with its key."""
+    async with httpx.AsyncClient(
+        base_url=sandbox.base_url,
+        headers={"Authorization": f"Bearer {sandbox.api_key}"},
+        timeout=10.0,
+    ) as client:
+        yield client
