@@ -51,8 +51,11 @@ class CompaniesScreen(Screen):
         Binding("y", "copy_id", "Copy id"),
         Binding("r", "refresh", "Refresh"),
         Binding("s", "cycle_sort", "Sort"),
-        Binding("pagedown,right_square_bracket", "next_page", "Next page", key_display="]"),
-        Binding("pageup,left_square_bracket", "previous_page", "Prev page", key_display="["),
+        Binding("right_square_bracket", "next_page", "Next page", key_display="]"),
+        Binding("left_square_bracket", "previous_page", "Prev page", key_display="["),
+        # Priority: the table would otherwise take page keys for its own scrolling.
+        Binding("pagedown", "next_page", "Next page", show=False, priority=True),
+        Binding("pageup", "previous_page", "Prev page", show=False, priority=True),
         Binding("d", "delete_company", "Delete"),
         Binding("escape", "clear_search", "Clear search", show=False),
     ]

@@ -51,7 +51,19 @@ class Console:
         return self.app.screen
 
     def screen_text(self) -> str:
-        return self.app.export_screenshot()
+        """The screen as an SVG, spaces decoded: for "is this text visible" checks."""
+        return self.app.export_screenshot().replace("&#160;", " ")
+
+    def widget_text(self, selector: str) -> str:
+        return str(self.screen.query_one(selector).render())
+
+    def table_text(self, selector: str) -> str:
+        """Every cell of a table, row by row, as plain text."""
+        table = self.screen.query_one(selector)
+        return "\n".join(
+            " | ".join(getattr(cell, "plain", str(cell)) for cell in table.get_row(row.key))
+            for row in table.ordered_rows
+        )
 
 
 def make_client(sandbox, **kwargs) -> Sync2BooksClient:
