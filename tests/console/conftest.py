@@ -82,8 +82,13 @@ def open_console(sandbox, no_system_clipboard):
     """`async with open_console() as console:` runs the app until the session is ready."""
 
     @asynccontextmanager
-    async def opener(*, client: Sync2BooksClient | None = None, refresh: float = 0.5,
-                     ready: bool = True, size=SIZE):
+    async def opener(
+        *,
+        client: Sync2BooksClient | None = None,
+        refresh: float = 0.5,
+        ready: bool = True,
+        size=SIZE,
+    ):
         notifications: list[str] = []
 
         def hook(message) -> None:

@@ -113,13 +113,17 @@ async def settle(pilot: Pilot, predicate: Callable[[], object] = lambda: True) -
 
 async def ready(pilot: Pilot) -> None:
     await settle(pilot, lambda: pilot.app.session_state == "ready")
-    await settle(pilot, lambda: "companies ·" in str(pilot.app.screen.query_one("#page-info").render()))
+    await settle(
+        pilot, lambda: "companies ·" in str(pilot.app.screen.query_one("#page-info").render())
+    )
 
 
 async def open_acme(pilot: Pilot) -> None:
     await ready(pilot)
     await pilot.press("slash", *"Acme", "enter")
-    await settle(pilot, lambda: "1 company" in str(pilot.app.screen.query_one("#page-info").render()))
+    await settle(
+        pilot, lambda: "1 company" in str(pilot.app.screen.query_one("#page-info").render())
+    )
     await pilot.press("enter")
     await settle(pilot, lambda: getattr(pilot.app.screen, "loaded", False))
 

@@ -46,13 +46,17 @@ def statuses(screen: CompanyScreen) -> dict[str, str]:
 
 async def test_table_shows_every_status_as_word_and_symbol(open_console):
     async with open_console() as console:
-        company, ids, screen = await open_company(console, integrations=("XERO", "SAGE", "QUICKBOOKS"))
+        company, ids, screen = await open_company(
+            console, integrations=("XERO", "SAGE", "QUICKBOOKS")
+        )
         client = console.app.client
         await client.sandbox.simulate(company.id, ids["XERO"], "ERROR", message="Token expired")
         await client.unlink_connection(company.id, ids["SAGE"])
         await console.wait_for(
-            lambda: statuses(screen)[ids["XERO"]] == "ERROR"
-            and statuses(screen)[ids["SAGE"]] == "DISCONNECTED",
+            lambda: (
+                statuses(screen)[ids["XERO"]] == "ERROR"
+                and statuses(screen)[ids["SAGE"]] == "DISCONNECTED"
+            ),
             what="live update",
         )
         text = console.table_text("#connections")

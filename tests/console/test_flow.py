@@ -86,8 +86,10 @@ async def test_create_connect_copy_allow_unlink_reauthorize(open_console, sandbo
             await browser.post(reauth.auth_url, data={"decision": "allow"})
         await console.press("escape")
         await console.wait_for(
-            lambda: screen.connections.get(connection.id) is not None
-            and screen.connections[connection.id].status == ConnectionStatus.CONNECTED,
+            lambda: (
+                screen.connections.get(connection.id) is not None
+                and screen.connections[connection.id].status == ConnectionStatus.CONNECTED
+            ),
             what="reconnected",
         )
         assert list(screen.connections) == [connection.id]
