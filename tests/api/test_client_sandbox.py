@@ -130,7 +130,7 @@ async def test_wrong_keys_are_refused_with_a_clear_message(sandbox):
         with pytest.raises(AuthenticationError):
             await c.list_companies()
     async with Sync2BooksClient("sk_live_" + "Z" * 32, sandbox.base_url, retry=FAST) as c:
-        with pytest.raises(AuthenticationError, match="(?i)live"):
+        with pytest.raises(AuthenticationError, match=r"(?i)live"):
             await c.list_companies()
 
 

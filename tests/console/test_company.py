@@ -68,7 +68,7 @@ async def test_table_shows_every_status_as_word_and_symbol(open_console):
 
 async def test_unlink_dialog_names_both_and_n_or_escape_cancel(open_console):
     async with open_console() as console:
-        company, ids, screen = await open_company(console, "Harbour Café", ("XERO",))
+        _company, ids, screen = await open_company(console, "Harbour Café", ("XERO",))
         for cancel_key in ("n", "escape"):
             await console.press("u")
             await console.wait_for(lambda: isinstance(console.screen, ConfirmScreen))
@@ -88,7 +88,7 @@ async def test_unlink_dialog_names_both_and_n_or_escape_cancel(open_console):
 
 async def test_live_key_requires_typing_the_company_name_to_unlink(open_console):
     async with open_console() as console:
-        company, ids, screen = await open_company(console, "Prod Customer", ("SAGE",))
+        _company, ids, screen = await open_company(console, "Prod Customer", ("SAGE",))
         console.app.environment = Environment(EnvironmentKind.LIVE, "api", "sk_live_…abcd")
         await console.press("u")
         await console.wait_for(lambda: isinstance(console.screen, ConfirmScreen))
@@ -175,7 +175,7 @@ async def test_refresh_keeps_cursor_and_makes_no_changes_when_nothing_changed(op
 
 async def test_picker_by_arrows_and_enter_and_escape(open_console):
     async with open_console() as console:
-        company, _, screen = await open_company(console)
+        _company, _, screen = await open_company(console)
         await console.press("c")
         await console.wait_for(lambda: isinstance(console.screen, IntegrationPicker))
         await console.press("escape")
@@ -190,7 +190,7 @@ async def test_picker_by_arrows_and_enter_and_escape(open_console):
 
 async def test_conflict_explains_and_offers_the_existing_connection(open_console):
     async with open_console() as console:
-        company, ids, screen = await open_company(console, integrations=("QUICKBOOKS", "SAGE"))
+        _company, ids, screen = await open_company(console, integrations=("QUICKBOOKS", "SAGE"))
         select(screen, ids["QUICKBOOKS"])
         await console.press("c", "4")  # Sage: already connected
         await console.wait_for(lambda: isinstance(console.screen, ConfirmScreen))
@@ -205,7 +205,7 @@ async def test_conflict_explains_and_offers_the_existing_connection(open_console
 async def test_declined_and_browser_missing(open_console, monkeypatch):
     monkeypatch.setenv("SSH_CONNECTION", "10.0.0.1 1 10.0.0.2 22")
     async with open_console() as console:
-        company, _, screen = await open_company(console)
+        _company, _, _screen = await open_company(console)
         await console.press("c", "3")
         await console.wait_for(lambda: isinstance(console.screen, AuthorizationScreen))
         auth_screen = console.screen
@@ -221,7 +221,7 @@ async def test_declined_and_browser_missing(open_console, monkeypatch):
 
 async def test_company_deleted_elsewhere_returns_to_the_list(open_console):
     async with open_console(refresh=0.3) as console:
-        company, _, screen = await open_company(console, "Gone Soon Ltd")
+        company, _, _screen = await open_company(console, "Gone Soon Ltd")
         await console.app.client.delete_company(company.id)
         await console.wait_for(lambda: isinstance(console.screen, CompaniesScreen))
         assert console.notified("“Gone Soon Ltd” was deleted")
@@ -229,7 +229,7 @@ async def test_company_deleted_elsewhere_returns_to_the_list(open_console):
 
 async def test_sandbox_palette_completes_and_simulates(open_console):
     async with open_console() as console:
-        company, _, screen = await open_company(console, "Palette Ltd")
+        _company, _, screen = await open_company(console, "Palette Ltd")
         await console.press("c", "1")
         await console.wait_for(lambda: isinstance(console.screen, AuthorizationScreen))
         auth_screen = console.screen
@@ -250,7 +250,7 @@ async def test_sandbox_palette_completes_and_simulates(open_console):
 async def test_untrusted_names_show_exactly_as_typed(open_console):
     name = "[bold red]x[/] <script> 🚢 שלום"
     async with open_console() as console:
-        company, ids, screen = await open_company(console, name, ("XERO",))
+        company, _ids, _screen = await open_company(console, name, ("XERO",))
         assert company.name == name
         assert name in console.widget_text("#company-name")
         await console.press("u")

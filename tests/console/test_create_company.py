@@ -84,7 +84,7 @@ async def test_ctrl_s_creates_and_opens_the_company_with_its_link(open_console):
 async def test_a_twin_name_asks_first(open_console):
     async with open_console() as console:
         await console.app.client.create_company("Acme Ltd")
-        form = await open_form(console)
+        await open_form(console)
         await console.type("ACME LTD")
         await console.press("enter")
         await console.wait_for(lambda: "already exists" in console.widget_text("#form-message"))

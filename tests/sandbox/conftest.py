@@ -23,7 +23,9 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
-def assert_error(response: httpx.Response, status: int, *, fragment: str = "") -> dict:
+def assert_error(
+    response: httpx.Response, status: int, *, fragment: str = "", retryable: bool | None = None
+) -> dict:
     """The reply is an API.md error body with that status; returns the body."""
     assert response.status_code == status, response.text
     body = response.json()
@@ -32,7 +34,8 @@ def assert_error(response: httpx.Response, status: int, *, fragment: str = "") -
     assert body["correlationId"] == correlation_id
     assert uuid.UUID(hex=correlation_id).version == 4
     assert isinstance(body["error"], str) and body["error"]
-    assert body["canBeRetried"] is (status == 429 or status >= 500)
+    expected_retryable = status == 429 or status >= 500 if retryable is None else retryable
+    assert body["canBeRetried"] is expected_retryable
     assert ("validation" in body) is (status == 422)
     assert fragment in body["error"], body["error"]
     return body
