@@ -153,7 +153,7 @@ class EmbeddedSandbox:
             self._thread.join(timeout=_GRACEFUL_SHUTDOWN_SECONDS + 5)
         if self._store is not None:
             self._store.close()
-        self._server = self._thread = self._store = None
+        self._server = self._thread = self._store = self._origin = None
 
     def __enter__(self) -> EmbeddedSandbox:
         return self.start()

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from s2b_tui.sandbox import EmbeddedSandbox
-from tests.sandbox.conftest import FakeClock, click, connect, create_company
+from tests.sandbox.helpers import FakeClock, click, connect, create_company
 
 
 @pytest.fixture

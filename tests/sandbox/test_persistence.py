@@ -19,7 +19,7 @@ import pytest
 from s2b_tui.sandbox import EmbeddedSandbox, SandboxStartError
 from s2b_tui.sandbox.cli import add_parser
 from s2b_tui.sandbox.runner import is_loopback
-from tests.sandbox.conftest import click, connect, create_company
+from tests.sandbox.helpers import click, connect, create_company
 
 
 def client(sandbox: EmbeddedSandbox) -> httpx.AsyncClient:

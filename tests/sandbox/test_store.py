@@ -19,7 +19,7 @@ from s2b_tui.sandbox.store import (
     NotFound,
     SandboxStore,
 )
-from tests.sandbox.conftest import FakeClock
+from tests.sandbox.helpers import FakeClock
 
 
 @pytest.fixture
