@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -105,9 +106,11 @@ class EmbeddedSandbox:
             ) from exc
         try:
             self._store = SandboxStore(self.data_dir, **self._store_options)
-        except Exception:
+        except (OSError, RuntimeError, sqlite3.Error) as exc:
             sock.close()
-            raise
+            raise SandboxStartError(
+                f"Cannot use the sandbox data in {self.data_dir}: {exc}"
+            ) from exc
         port = sock.getsockname()[1]
         self._origin = f"http://{_host_for_url(_reachable_host(self.host))}:{port}"
         config = uvicorn.Config(
@@ -202,13 +205,12 @@ def is_loopback(host: str) -> bool:
 
 
 def _quiet_uvicorn_loggers() -> None:
-    # Without a handler of their own, uvicorn's warnings would reach Python's
-    # last-resort stderr handler and draw over a console. They still
+    # Without a handler in their hierarchy, uvicorn's warnings would reach
+    # Python's last-resort stderr handler and draw over a console. They still
     # propagate to whatever handlers the program configured.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
-            logger.addHandler(logging.NullHandler())
+    logger = logging.getLogger("uvicorn")
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
 
 
 def _print_flushed(line: str) -> None:
@@ -223,18 +225,24 @@ def serve(
     *,
     print_line: Callable[[str], None] | None = None,
 ) -> int:
-    """Serve in the foreground until Ctrl-C or SIGTERM; returns the exit code.
-    Call from the main thread (it handles SIGTERM)."""
+    """Serve in the foreground until Ctrl-C, SIGINT or SIGTERM; returns the
+    exit code. Call from the main thread (it handles those signals)."""
     print_line = print_line or _print_flushed
+    # Warnings and errors (uvicorn's, the sandbox's) go to stderr, timestamped.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    # Handled explicitly rather than as KeyboardInterrupt: a server started
+    # in the background by a script inherits an ignored SIGINT.
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     sandbox = EmbeddedSandbox(data_dir, host, port, link_ttl=link_ttl)
     try:
-        sandbox.start()
-    except SandboxStartError as exc:
-        print_line(f"s2b-tui sandbox: {exc}")
-        return 1
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+        try:
+            sandbox.start()
+        except SandboxStartError as exc:
+            print_line(f"s2b-tui sandbox: {exc}")
+            return 1
         print_line(f"Sync2Books sandbox listening on {sandbox.base_url}")
         # Printed in full on purpose: a local sandbox key, and the way to get it.
         print_line(f"API key: {sandbox.api_key}")
@@ -249,9 +257,8 @@ def serve(
             if not sandbox.running:
                 print_line("s2b-tui sandbox: the server stopped unexpectedly")
                 return 1
-    except KeyboardInterrupt:
-        pass
+        return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         sandbox.stop()
-    return 0

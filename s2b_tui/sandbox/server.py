@@ -90,6 +90,9 @@ SANDBOX_PREFIX = f"{API_PREFIX}/sandbox"
 MAX_BODY_BYTES = 1024 * 1024
 
 logger = logging.getLogger("s2b_tui.sandbox")
+# No output unless the program configures logging: the embedded sandbox
+# shares a terminal with the console (`serve` configures stderr logging).
+logger.addHandler(logging.NullHandler())
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -174,9 +177,8 @@ def _validation_sentence(problems: list[FieldError]) -> str:
 
 
 def _field_name(loc: tuple) -> str:
+    """("body", "name") -> "name"; ("query", "pageSize") -> "pageSize"; ("body",) -> "body"."""
     where, *rest = loc
-    if where == "header":
-        return "-".join(part.capitalize() for part in str(rest[0]).split("-"))
     return ".".join(str(part) for part in rest) or str(where)
 
 

@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from s2b_tui.sandbox import EmbeddedSandbox, SandboxStartError
+from s2b_tui.sandbox import EmbeddedSandbox, SandboxStartError, SandboxStore
 from s2b_tui.sandbox.cli import add_parser
 from s2b_tui.sandbox.runner import is_loopback
 from tests.sandbox.helpers import click, connect, create_company
@@ -89,6 +90,16 @@ def test_stop_is_idempotent_and_start_reports_a_busy_port(tmp_path: Path):
     assert not sandbox.running
     with pytest.raises(RuntimeError, match="not started"):
         _ = sandbox.base_url
+
+
+def test_unusable_data_is_a_start_error(tmp_path: Path):
+    SandboxStore(tmp_path).close()
+    with sqlite3.connect(tmp_path / "sandbox.db") as db:
+        db.execute("PRAGMA user_version = 99")
+    sandbox = EmbeddedSandbox(tmp_path)
+    with pytest.raises(SandboxStartError, match="schema version 99"):
+        sandbox.start()
+    assert not sandbox.running
 
 
 def test_starts_from_a_worker_thread(tmp_path: Path):
