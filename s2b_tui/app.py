@@ -83,6 +83,7 @@ class ConsoleApp(App[None]):
     def on_mount(self) -> None:
         from s2b_tui.screens.companies import CompaniesScreen
 
+        self.environment = self.backend.preview()
         self.push_screen(CompaniesScreen())
         self.connect()
 

@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import TYPE_CHECKING
 
 from s2b_tui.api import (
@@ -68,6 +69,10 @@ class Backend:
     def describe(self) -> str:
         raise NotImplementedError
 
+    def preview(self) -> Environment | None:
+        """Where the console points, as far as is known before connecting."""
+        return None
+
     async def open_client(self, on_request: RequestHook | None) -> Sync2BooksClient:
         raise NotImplementedError
 
@@ -87,6 +92,11 @@ class RemoteBackend(Backend):
 
     def describe(self) -> str:
         return f"connecting to {self.base_url}…"
+
+    def preview(self) -> Environment:
+        kind = EnvironmentKind.LIVE if self.api_key.is_live else EnvironmentKind.TEST
+        host = urlsplit(self.base_url).netloc or self.base_url
+        return Environment(kind, host, self.api_key.masked, read_only=self.read_only)
 
     async def open_client(self, on_request: RequestHook | None) -> Sync2BooksClient:
         return Sync2BooksClient(
