@@ -20,7 +20,6 @@ import logging
 import random
 import sqlite3
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
@@ -42,6 +41,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from s2b_tui import __version__
 from s2b_tui.api.keys import KEY_PATTERN
@@ -94,12 +94,6 @@ logger = logging.getLogger("s2b_tui.sandbox")
 # shares a terminal with the console (`serve` configures stderr logging).
 logger.addHandler(logging.NullHandler())
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
 
 # ================================================================ errors
 
@@ -129,7 +123,11 @@ class ApiError(Exception):
 
 
 def correlation_id_of(scope: Scope) -> str:
-    return scope.setdefault("state", {}).setdefault("correlation_id", uuid.uuid4().hex)
+    """This request's correlation id, made on first use."""
+    state = scope.setdefault("state", {})
+    if "correlation_id" not in state:
+        state["correlation_id"] = uuid.uuid4().hex
+    return state["correlation_id"]
 
 
 def error_response(scope: Scope, error: ApiError) -> JSONResponse:
@@ -232,9 +230,14 @@ def _store_error_status(exc: Exception) -> int:
     return {NotFound: 404, Conflict: 409, Gone: 410}[type(exc)]
 
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
+def _is_busy(exc: BaseException) -> bool:
+    """Another process (or a big seed) held the write lock past the busy timeout."""
     text = str(exc).lower()
-    return "locked" in text or "busy" in text
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def _busy() -> ApiError:
+    return ApiError(503, "The sandbox database is busy; try again", headers={"Retry-After": "1"})
 
 
 async def _handle(request: Request, exc: Exception) -> Response:
@@ -248,11 +251,8 @@ async def _handle(request: Request, exc: Exception) -> Response:
         error = _validation_error(exc)
     elif isinstance(exc, NotFound | Conflict | Gone):
         error = ApiError(_store_error_status(exc), str(exc))
-    elif isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
-        # Another process (or a big seed) holds the write lock past the busy timeout.
-        error = ApiError(
-            503, "The sandbox database is busy; try again", headers={"Retry-After": "1"}
-        )
+    elif _is_busy(exc):
+        error = _busy()
     elif isinstance(exc, StarletteHTTPException):
         phrase = HTTPStatus(exc.status_code).phrase.capitalize()
         message = "No such endpoint" if exc.status_code == 404 else phrase
@@ -266,7 +266,8 @@ async def _handle(request: Request, exc: Exception) -> Response:
 
 
 class CorrelationMiddleware:
-    """Gives every response an `X-Correlation-Id`; turns a crash into a JSON 500."""
+    """Gives every response an `X-Correlation-Id`; turns a crash into a JSON 500
+    (or a 503 when the database stayed locked)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -290,12 +291,16 @@ class CorrelationMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            logger.exception("unhandled error (correlation id %s)", correlation_id)
+        except Exception as exc:
+            # Raised outside the routes (by the middleware below) or not handled there.
+            if _is_busy(exc):
+                error = _busy()
+            else:
+                logger.exception("unhandled error (correlation id %s)", correlation_id)
+                error = ApiError(500, "The sandbox had an internal error")
             if started:
                 raise
-            response = error_response(scope, ApiError(500, "The sandbox had an internal error"))
-            await response(scope, receive, send_with_id)
+            await error_response(scope, error)(scope, receive, send_with_id)
 
 
 class BodyTooLarge(StarletteHTTPException):

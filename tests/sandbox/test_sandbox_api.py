@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from datetime import datetime, timedelta
 
@@ -780,3 +781,47 @@ async def test_openapi_documents_the_api(sandbox: EmbeddedSandbox):
     error = schemas["ErrorBody"]["properties"]
     assert {"statusCode", "error", "correlationId", "canBeRetried", "validation"} <= set(error)
     assert "HTTPValidationError" not in schemas  # 422s are documented as ErrorBody
+
+
+# ------------------------------------------------------ server troubles
+
+
+async def test_a_crash_is_a_json_500_and_is_logged(sandbox: EmbeddedSandbox, sandbox_http, caplog):
+    def broken(**_):
+        raise RuntimeError("disk on fire")
+
+    sandbox.store.list_companies = broken  # type: ignore[method-assign]
+    response = await sandbox_http.get("/companies")
+    body = assert_error(response, 500, fragment="internal error")
+    assert "disk on fire" not in response.text
+    logged = [r for r in caplog.records if r.name == "s2b_tui.sandbox"]
+    assert len(logged) == 1
+    assert body["correlationId"] in logged[0].getMessage()
+    assert sandbox.api_key not in caplog.text
+
+
+async def test_a_locked_database_is_a_retryable_503(tmp_path, monkeypatch):
+    monkeypatch.setattr("s2b_tui.sandbox.store._BUSY_TIMEOUT_MS", 100)
+    with EmbeddedSandbox(tmp_path) as sandbox:
+        async with httpx.AsyncClient(
+            base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.api_key}"}
+        ) as http:
+            holder = sqlite3.connect(sandbox.store.db_path, isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")  # another process writing for a long time
+            try:
+                plain = await http.post("/companies", json={"name": "Acme"})
+                keyed = await http.post(
+                    "/companies", json={"name": "Acme"}, headers={"Idempotency-Key": "busy"}
+                )
+                listed = await http.get("/companies")  # readers are not blocked
+            finally:
+                holder.execute("ROLLBACK")
+                holder.close()
+            for response in (plain, keyed):
+                assert_error(response, 503, fragment="busy")
+                assert response.headers["retry-after"] == "1"
+            assert listed.status_code == 200
+            retried = await http.post(
+                "/companies", json={"name": "Acme"}, headers={"Idempotency-Key": "busy"}
+            )
+            assert retried.status_code == 201
