@@ -423,9 +423,6 @@ class SandboxStore:
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
-    def now(self) -> datetime:
-        return self._clock()
-
     # -------------------------------------------------------------- keys
 
     @property
@@ -437,7 +434,8 @@ class SandboxStore:
         # Under the write lock, so two processes starting on a fresh data
         # directory agree on one key.
         with self._write() as db:
-            with contextlib.suppress(FileNotFoundError):
+            # A missing or mangled key file gets a fresh key.
+            with contextlib.suppress(FileNotFoundError, ValueError):
                 raw = self.key_path.read_text(encoding="ascii").strip()
                 row = db.execute(
                     "SELECT revoked_at FROM api_keys WHERE key_hash = ?", (key_digest(raw),)
