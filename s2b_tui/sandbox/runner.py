@@ -3,6 +3,7 @@ tests), or in the foreground for `s2b-tui sandbox serve`."""
 
 from __future__ import annotations
 
+import gc
 import http.client
 import ipaddress
 import logging
@@ -267,6 +268,10 @@ def serve(
         except SandboxStartError as exc:
             print_line(f"s2b-tui sandbox: {exc}")
             return 1
+        # This process only serves: what exists now lives until exit, so
+        # keeping it out of garbage collection makes the full collections
+        # (felt as 20-40 ms pauses on large pages) cheap.
+        gc.freeze()
         print_line(f"Sync2Books sandbox listening on {sandbox.base_url}")
         # Printed in full on purpose: a local sandbox key, and the way to get it.
         print_line(f"API key: {sandbox.api_key}")
