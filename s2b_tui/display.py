@@ -60,8 +60,14 @@ def status_text(status: str, colours: dict[str, str], *, extra_style: str = "") 
     )
 
 
-def connection_summary(counts: dict[str, int]) -> str:
-    """`1 connected · 1 error`, or `none`."""
+def connection_summary(counts: dict[str, int], colours: dict[str, str]) -> Text:
+    """`1 connected · 1 error`, each part in its status colour, or `none`."""
     if not counts:
-        return "none"
-    return " · ".join(f"{n} {one_line(status).lower()}" for status, n in counts.items())
+        return Text("none", style="dim", end="")
+    summary = Text(end="")
+    for index, (status, n) in enumerate(counts.items()):
+        if index:
+            summary.append(" · ", style="dim")
+        role = STATUS_LOOK.get(status, ("?", "warning"))[1]
+        summary.append(f"{n} {one_line(status).lower()}", style=colours.get(role, ""))
+    return summary

@@ -84,7 +84,7 @@ class AuthorizationScreen(Screen):
                     id="auth-keys",
                 )
             yield QRCode(self.authorization.auth_url, id="qr")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         url = self.authorization.auth_url

@@ -45,18 +45,43 @@ class CompaniesScreen(Screen):
     #: Actions that change data: greyed out in read-only mode.
     MUTATING = frozenset({"new_company", "delete_company"})
     BINDINGS = [
-        Binding("slash", "search", "Search", key_display="/"),
-        Binding("n", "new_company", "New"),
-        Binding("enter", "open_company", "Open"),
-        Binding("y", "copy_id", "Copy id"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("s", "cycle_sort", "Sort"),
-        Binding("right_square_bracket", "next_page", "Next page", key_display="]"),
-        Binding("left_square_bracket", "previous_page", "Prev page", key_display="["),
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            key_display="/",
+            tooltip="Search names, or find an exact id (escape clears)",
+        ),
+        Binding("n", "new_company", "New", tooltip="Create a company"),
+        Binding(
+            "enter", "open_company", "Open", tooltip="Open the selected company and its connections"
+        ),
+        Binding("y", "copy_id", "Copy id", tooltip="Copy the selected company's id"),
+        Binding("r", "refresh", "Refresh", tooltip="Reload this page (or retry connecting)"),
+        Binding("s", "cycle_sort", "Sort", tooltip="Sort by newest first, or by name"),
+        Binding(
+            "right_square_bracket",
+            "next_page",
+            "Next page",
+            key_display="]",
+            tooltip="Next page (pgdn too)",
+        ),
+        Binding(
+            "left_square_bracket",
+            "previous_page",
+            "Prev page",
+            key_display="[",
+            tooltip="Previous page (pgup too)",
+        ),
         # Priority: the table would otherwise take page keys for its own scrolling.
         Binding("pagedown", "next_page", "Next page", show=False, priority=True),
         Binding("pageup", "previous_page", "Prev page", show=False, priority=True),
-        Binding("d", "delete_company", "Delete"),
+        Binding(
+            "d",
+            "delete_company",
+            "Delete",
+            tooltip="Delete the selected company (type its name to confirm)",
+        ),
         Binding("escape", "clear_search", "Clear search", show=False),
     ]
 
@@ -81,7 +106,7 @@ class CompaniesScreen(Screen):
         table.add_column("Id", key="id")
         yield table
         yield Static("", id="message", classes="message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.watch(self.app, "session_state", self._session_changed, init=True)
@@ -156,12 +181,13 @@ class CompaniesScreen(Screen):
     def _fill(self, companies: list[Company], *, same_view: bool) -> None:
         table = self.query_one("#companies", KeyedTable)
         self.companies = {c.id: c for c in companies}
+        colours = self.app.theme_colours()
         rows = [
             (
                 c.id,
                 [
                     safe_text(one_line(c.name, NAME_COLUMN_LIMIT)),
-                    Text(connection_summary(c.status_counts())),
+                    connection_summary(c.status_counts(), colours),
                     Text(format_time(c.created_at)),
                     Text(short_id(c.id), style="dim"),
                 ],

@@ -41,6 +41,7 @@ from s2b_tui.widgets.environment_bar import EnvironmentBar
 from s2b_tui.widgets.keyed_table import KeyedTable
 
 HIGHLIGHT_SECONDS = 3.0
+ERROR_COLUMN_LIMIT = 44  # the full message is in the detail line below the table
 MAX_BACKOFF_SECONDS = 30.0
 _INTEGRATION_ORDER = {key.value: index for index, key in enumerate(IntegrationKey)}
 _STATUS_ORDER = {ConnectionStatus.CONNECTED: 0, ConnectionStatus.ERROR: 1}
@@ -63,15 +64,40 @@ class CompanyScreen(Screen):
     AUTO_FOCUS = "#connections"
     MUTATING = frozenset({"connect", "unlink", "reauthorize", "delete_connection"})
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("c", "connect", "Connect"),
-        Binding("u", "unlink", "Unlink"),
-        Binding("a", "reauthorize", "Reauth"),
-        Binding("x", "delete_connection", "Delete"),
-        Binding("y", "copy_connection_id", "Copy id"),
-        Binding("l", "copy_company_link", "Copy link"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("p", "toggle_live", "Pause"),
+        Binding("escape", "back", "Back", tooltip="Back to the company list"),
+        Binding(
+            "c",
+            "connect",
+            "Connect",
+            tooltip="Connect an integration: pick one, get its authorization link",
+        ),
+        Binding(
+            "u",
+            "unlink",
+            "Unlink",
+            tooltip="Unlink (deauthorize) the selected connection, after confirming",
+        ),
+        Binding(
+            "a",
+            "reauthorize",
+            "Reauth",
+            tooltip="Reauthorize the selected DISCONNECTED or ERROR connection (enter too)",
+        ),
+        Binding(
+            "x",
+            "delete_connection",
+            "Delete",
+            tooltip="Delete the selected connection for good, after confirming",
+        ),
+        Binding("y", "copy_connection_id", "Copy id", tooltip="Copy the selected connection's id"),
+        Binding(
+            "l",
+            "copy_company_link",
+            "Copy link",
+            tooltip="Copy the company link, where the customer picks any integration",
+        ),
+        Binding("r", "refresh", "Refresh", tooltip="Refresh the connections now"),
+        Binding("p", "toggle_live", "Pause", tooltip="Pause or resume the live refresh"),
     ]
 
     def __init__(self, company: Company, *, just_created: bool = False) -> None:
@@ -110,8 +136,9 @@ class CompanyScreen(Screen):
         ):
             table.add_column(label, key=key)
         yield table
+        yield Static("", id="connection-detail")
         yield Static("", id="message", classes="message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._show_company()
@@ -261,7 +288,9 @@ class CompanyScreen(Screen):
                         Text(format_time(connection.updated_at)),
                         Text(format_time(connection.last_sync_at, empty="never")),
                         safe_text(
-                            one_line(f"{error.code}: {error.message}", 70) if error else "",
+                            one_line(f"{error.code}: {error.message}", ERROR_COLUMN_LIMIT)
+                            if error
+                            else "",
                             colours.get("error", ""),
                         ),
                         Text(short_id(connection.id), style="dim"),
@@ -270,6 +299,7 @@ class CompanyScreen(Screen):
             )
         table.sync_rows(rows)
         table.display = bool(rows)
+        self._show_detail()
         if rows:
             self._show_message("")
         elif self.just_created:
@@ -282,6 +312,32 @@ class CompanyScreen(Screen):
         self.query_one("#connections-title", Static).update(
             Text(f"Connections ({len(rows)})", style="bold")
         )
+
+    @on(KeyedTable.RowHighlighted, "#connections")
+    def _show_detail(self) -> None:
+        """The highlighted connection in full: what the table's columns cut short."""
+        detail = self.query_one("#connection-detail", Static)
+        connection = self.selected_connection()
+        detail.display = connection is not None
+        if connection is None:
+            return
+        text = Text()
+        text.append(self._platform(connection), style="bold")
+        text.append(f" · {one_line(str(connection.status))} · id {connection.id}")
+        text.append(
+            f" · created {format_time(connection.created_at)}"
+            f" · updated {format_time(connection.updated_at)}",
+            style="dim",
+        )
+        if connection.error is not None:
+            error = connection.error
+            text.append("\n")
+            text.append(
+                f"{one_line(error.code)}: {one_line(error.message)}"
+                + (f" (since {format_time(error.occurred_at)})" if error.occurred_at else ""),
+                style=self.app.theme_colours().get("error", ""),
+            )
+        detail.update(text)
 
     def _update_indicator(self, error: Sync2BooksError | None = None) -> None:
         indicator = self.query_one("#live-indicator", Static)

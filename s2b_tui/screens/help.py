@@ -52,7 +52,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_column()
         for binding in self.under.BINDINGS:
             if isinstance(binding, Binding) and binding.description and binding.show:
-                table.add_row(_key_label(binding), binding.description)
+                table.add_row(_key_label(binding), binding.tooltip or binding.description)
         for key, description in GLOBAL_KEYS:
             table.add_row(key, description)
         screen_name = self.under.__class__.__name__.removesuffix("Screen") or "Console"

@@ -92,7 +92,7 @@ def build_console(data_dir: Path) -> tuple[ConsoleApp, dict[str, str]]:
     )
     app = ConsoleApp(
         ClientBackend(client),
-        refresh_seconds=3600,  # no live refresh mid-screenshot
+        refresh_seconds=2.0,  # polls find nothing new: the data only moves when told
         copy_to_system=lambda text: Outcome(False, "no clipboard"),
     )
     return app, ids
