@@ -44,21 +44,24 @@ EPOCH = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
 
 class Clock:
-    """Moves 7 minutes on every reading: distinct, reproducible timestamps."""
+    """While the world is built, moves 7 minutes on every reading (distinct,
+    reproducible timestamps); then stands still, so nothing expires mid-scene."""
 
     def __init__(self) -> None:
         self.now = EPOCH
+        self.frozen = False
 
     def __call__(self) -> datetime:
-        self.now += timedelta(minutes=7)
+        if not self.frozen:
+            self.now += timedelta(minutes=7)
         return self.now
 
 
-def make_store(data_dir: Path) -> SandboxStore:
+def make_store(data_dir: Path, clock: Clock) -> SandboxStore:
     rng = random.Random(2026)
     store = SandboxStore(
         data_dir,
-        clock=Clock(),
+        clock=clock,
         new_id=lambda: str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         new_token=lambda: "".join(rng.choices("abcdefghijkmnpqrstuvwxyz23456789", k=43)),
     )
@@ -81,8 +84,10 @@ def seed_world(store: SandboxStore) -> dict[str, str]:
 
 
 def build_console(data_dir: Path) -> tuple[ConsoleApp, dict[str, str]]:
-    store = make_store(data_dir)
+    clock = Clock()
+    store = make_store(data_dir, clock)
     ids = seed_world(store)
+    clock.frozen = True
     api = create_app(store)
     client = Sync2BooksClient(
         FIXED_KEY,
