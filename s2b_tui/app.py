@@ -12,6 +12,7 @@ from typing import Any
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 
 from s2b_tui.api import Sync2BooksClient, Sync2BooksError
@@ -124,6 +125,19 @@ class ConsoleApp(App[None]):
         await self.shutdown()
 
     # -- shared services for screens ---------------------------------------------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications carry names and messages from the API: never markup,
+        unless a caller passes only its own text and asks for it."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def theme_colours(self) -> dict[str, str]:
         return theme_colours(self.get_css_variables())

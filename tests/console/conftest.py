@@ -94,6 +94,8 @@ def open_console(sandbox, no_system_clipboard):
         def hook(message) -> None:
             if isinstance(message, Notify):
                 notifications.append(str(message.notification.message))
+                # Messages carry customer names: they must never be parsed as markup.
+                assert message.notification.markup is False, message.notification.message
 
         app = ConsoleApp(
             ClientBackend(client or make_client(sandbox)),
