@@ -14,6 +14,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
+from textual.screen import Screen
 
 from s2b_tui.api import Sync2BooksClient, Sync2BooksError
 from s2b_tui.api.client import RequestEvent
@@ -165,6 +166,10 @@ class ConsoleApp(App[None]):
                 f"(System clipboard: {outcome.detail}.)"
             )
         self.call_from_thread(self.notify, message, markup=False, title="Copied")
+
+    def ask(self, dialog: Screen[bool], on_yes: Callable[[], None]) -> None:
+        """Show a confirmation dialog; run `on_yes` only if the user confirms."""
+        self.push_screen(dialog, lambda yes: on_yes() if yes else None)
 
     def run_api_action(
         self,

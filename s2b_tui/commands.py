@@ -135,11 +135,15 @@ class ConsoleCommands(Provider):
         call: Callable[[], Awaitable[Any]],
         then: Callable[[Any], None] | None = None,
     ) -> None:
+        screen = self.screen
+
         def done(result: Any) -> None:
             if success:
-                self.console.notify(success, markup=False)
+                self.console.notify(success)
             if then is not None:
                 then(result)
+            elif hasattr(screen, "action_refresh"):
+                screen.action_refresh()  # show what the command changed
 
         self.console.run_api_action("run the sandbox command", call, done)
 

@@ -326,11 +326,7 @@ class CompaniesScreen(Screen):
             type_to_confirm=name,
         )
 
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self._delete(company)
-
-        self.app.push_screen(dialog, confirmed)
+        self.app.ask(dialog, lambda: self._delete(company))
 
     def _delete(self, company: Company) -> None:
         async def call() -> None:

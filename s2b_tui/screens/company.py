@@ -477,11 +477,7 @@ class CompanyScreen(Screen):
             type_to_confirm=name if self.app.is_live else None,
         )
 
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self._unlink(connection)
-
-        self.app.push_screen(dialog, confirmed)
+        self.app.ask(dialog, lambda: self._unlink(connection))
 
     def _unlink(self, connection: Connection) -> None:
         def done(updated: Connection) -> None:
@@ -530,11 +526,7 @@ class CompanyScreen(Screen):
             type_to_confirm=name if self.app.is_live else None,
         )
 
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self._delete_connection(connection)
-
-        self.app.push_screen(dialog, confirmed)
+        self.app.ask(dialog, lambda: self._delete_connection(connection))
 
     def _delete_connection(self, connection: Connection) -> None:
         async def call() -> None:
