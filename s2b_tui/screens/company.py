@@ -190,10 +190,14 @@ class CompanyScreen(Screen):
         self._cancel_timer()
         if not self.live or not self.is_attached:
             return
+        self._poll_timer = self.set_timer(self.next_delay(), self._tick)
+
+    def next_delay(self) -> float:
+        """The refresh interval, doubled per failure in a row (up to a cap)."""
         delay = self.app.refresh_seconds
         if self.failures:
             delay = min(MAX_BACKOFF_SECONDS, delay * (2**self.failures))
-        self._poll_timer = self.set_timer(delay, self._tick)
+        return delay
 
     def _tick(self) -> None:
         self._poll_timer = None
@@ -217,6 +221,8 @@ class CompanyScreen(Screen):
             return
         except Sync2BooksError as exc:
             self.failures += 1
+            if self.failures == 1:  # once per outage, not once per retry
+                self.app.show_error("refresh the connections", exc)
             self._update_indicator(error=exc)
             if not self.loaded:
                 self._show_message(f"Could not load connections. {exc}\n\nPress r to retry.")
@@ -252,6 +258,12 @@ class CompanyScreen(Screen):
                 before = self.connections.get(connection.id)
                 if before is None or before.status != connection.status:
                     self._announce(connection, is_new=before is None)
+            for gone in self.connections.keys() - fresh.keys():
+                self.app.notify(
+                    f"The {self._platform(self.connections[gone])} connection was deleted "
+                    "(by someone else?).",
+                    severity="warning",
+                )
         self.connections = fresh
         self.loaded = True
         self._render_rows()
@@ -344,9 +356,10 @@ class CompanyScreen(Screen):
         colours = self.app.theme_colours()
         refresh = f"{self.app.refresh_seconds:g}s"
         if error is not None or self.failures:
-            since = format_time(self.last_good) if self.last_good else "never"
+            since = self.last_good.strftime("%H:%M:%S") if self.last_good else "never"
             text = Text(
-                f"⚠ stale · last good refresh {since} · retrying", style=colours.get("warning", "")
+                f"⚠ stale · last good refresh {since} · retrying every {self.next_delay():g}s",
+                style=colours.get("warning", ""),
             )
         elif self.live:
             text = Text(f"● live · {refresh}", style=colours.get("success", ""))
