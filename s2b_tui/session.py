@@ -94,9 +94,8 @@ class RemoteBackend(Backend):
         return f"connecting to {self.base_url}…"
 
     def preview(self) -> Environment:
-        kind = EnvironmentKind.LIVE if self.api_key.is_live else EnvironmentKind.TEST
         host = urlsplit(self.base_url).netloc or self.base_url
-        return Environment(kind, host, self.api_key.masked, read_only=self.read_only)
+        return _preview(self.api_key.is_live, host, self.api_key.masked, self.read_only)
 
     async def open_client(self, on_request: RequestHook | None) -> Sync2BooksClient:
         return Sync2BooksClient(
@@ -150,10 +149,20 @@ class ClientBackend(Backend):
     def describe(self) -> str:
         return f"connecting to {self.client.host}…"
 
+    def preview(self) -> Environment:
+        client = self.client
+        return _preview(client.is_live, client.host, client.masked_key, client.read_only)
+
     async def open_client(self, on_request: RequestHook | None) -> Sync2BooksClient:
         if on_request is not None:
             self.client.on_request = on_request
         return self.client
+
+
+def _preview(is_live: bool, host: str, masked_key: str, read_only: bool) -> Environment:
+    """TEST or LIVE from the key: shown until the API says it is a sandbox."""
+    kind = EnvironmentKind.LIVE if is_live else EnvironmentKind.TEST
+    return Environment(kind, host, masked_key, read_only=read_only)
 
 
 def backend_for(settings: Settings) -> Backend:
