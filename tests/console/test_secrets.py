@@ -93,3 +93,39 @@ def test_a_malformed_key_stops_the_command_with_a_masked_message(bad_key, tmp_pa
     assert result.returncode == 2
     assert "malformed" in result.stderr and "S2B_API_KEY" in result.stderr
     assert bad_key not in result.stderr + result.stdout
+
+
+async def test_live_badge_on_every_screen_and_typed_names_for_destruction(open_console):
+    from s2b_tui.screens.authorization import AuthorizationScreen
+    from s2b_tui.screens.company import CompanyScreen
+    from s2b_tui.screens.confirm import ConfirmScreen
+    from s2b_tui.session import Environment, EnvironmentKind
+    from s2b_tui.widgets.environment_bar import EnvironmentBar
+
+    def badge_is_live() -> bool:
+        # The active screen's own header (a dialog's is the screen's below it).
+        screens = [s for s in console.app.screen_stack if s.query(EnvironmentBar)]
+        badge = screens[-1].query_one(EnvironmentBar).query_one("#badge")
+        return badge.has_class("-live") and "LIVE" in str(badge.render())
+
+    async with open_console() as console:
+        client = console.app.client
+        company = await client.create_company("Production Co")
+        auth = await client.create_connection(company.id, "XERO")
+        await client.sandbox.complete_authorization(auth.id, "allow")
+        console.app.environment = Environment(EnvironmentKind.LIVE, "api", "sk_live_…abcd")
+        await console.pilot.pause()
+        assert badge_is_live()
+        await console.press("r")
+        await console.wait_for(lambda: company.id in console.screen.companies)
+        await console.press("enter")
+        await console.wait_for(lambda: isinstance(console.screen, CompanyScreen))
+        assert badge_is_live()
+        await console.wait_for(lambda: console.screen.connections)
+        await console.press("x")  # delete connection: LIVE asks for the name
+        await console.wait_for(lambda: isinstance(console.screen, ConfirmScreen))
+        assert console.screen.type_to_confirm == "Production Co" and badge_is_live()
+        await console.press("escape")
+        await console.press("c", "1")
+        await console.wait_for(lambda: isinstance(console.screen, AuthorizationScreen))
+        assert badge_is_live()
