@@ -76,6 +76,6 @@ class EnvironmentBar(Horizontal):
         }[environment.kind]
         badge.update(label)
         badge.add_class(f"-{environment.kind.value.lower()}")
-        readonly.update("READ-ONLY")
+        readonly.update("READ-ONLY · changes are off (--read-only)")
         readonly.display = environment.read_only
         where.update(safe_text(f"{environment.host} · {environment.masked_key}"))
