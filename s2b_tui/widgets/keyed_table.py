@@ -28,6 +28,8 @@ class KeyedTable(DataTable):
         super().__init__(**kwargs)
         #: Cell updates made by the last `sync_rows` (0 when nothing changed).
         self.last_sync_updates = 0
+        #: Cell updates made since the table was created.
+        self.total_updates = 0
 
     @property
     def selected_key(self) -> str | None:
@@ -70,6 +72,7 @@ class KeyedTable(DataTable):
             if current != wanted:
                 self._reorder(rows)
         self.last_sync_updates = updates
+        self.total_updates += updates
         return updates
 
     def _reorder(self, rows: Sequence[Row]) -> None:
