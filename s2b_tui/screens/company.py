@@ -256,7 +256,9 @@ class CompanyScreen(Screen):
         """Merge fresh data: notify about status changes, then diff the table."""
         fresh = {c.id: c for c in connections}
         if self.loaded and fresh == self.connections:
-            return  # the usual poll: nothing changed, nothing to redraw
+            # The usual poll: nothing changed, nothing to redraw.
+            self.query_one("#connections", KeyedTable).last_sync_updates = 0
+            return
         if self.loaded:
             for connection in connections:
                 before = self.connections.get(connection.id)
