@@ -104,7 +104,7 @@ class ConsoleCommands(Provider):
             connection = screen.selected_connection()
             if connection is None:
                 return
-            name = screen._platform(connection)
+            name = screen.platform_of(connection)
             for status, why in (
                 (ConnectionStatus.ERROR, "the access token expired"),
                 (ConnectionStatus.DISCONNECTED, "the customer revoked access"),

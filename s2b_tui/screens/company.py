@@ -266,7 +266,7 @@ class CompanyScreen(Screen):
                     self._announce(connection, is_new=before is None)
             for gone in self.connections.keys() - fresh.keys():
                 self.app.notify(
-                    f"The {self._platform(self.connections[gone])} connection was deleted "
+                    f"The {self.platform_of(self.connections[gone])} connection was deleted "
                     "(by someone else?).",
                     severity="warning",
                 )
@@ -277,13 +277,13 @@ class CompanyScreen(Screen):
     def _announce(self, connection: Connection, *, is_new: bool) -> None:
         self._highlight_until[connection.id] = time.monotonic() + HIGHLIGHT_SECONDS
         self.set_timer(HIGHLIGHT_SECONDS + 0.05, self._render_rows)
-        name = self._platform(connection)
+        name = self.platform_of(connection)
         status = one_line(str(connection.status))
         message = f"{name} is now {status}" + (" (new connection)" if is_new else "")
         severity = "error" if connection.status == ConnectionStatus.ERROR else "information"
         self.app.notify(message, severity=severity, markup=False)
 
-    def _platform(self, connection: Connection) -> str:
+    def platform_of(self, connection: Connection) -> str:
         return one_line(connection.platform_name or str(connection.integration_key), 40)
 
     def _render_rows(self) -> None:
@@ -301,7 +301,7 @@ class CompanyScreen(Screen):
                 (
                     connection.id,
                     [
-                        safe_text(self._platform(connection), f"bold {flash}".strip()),
+                        safe_text(self.platform_of(connection), f"bold {flash}".strip()),
                         status_text(str(connection.status), colours, extra_style=flash),
                         Text(format_time(connection.updated_at)),
                         Text(format_time(connection.last_sync_at, empty="never")),
@@ -340,7 +340,7 @@ class CompanyScreen(Screen):
         if connection is None:
             return
         text = Text()
-        text.append(self._platform(connection), style="bold")
+        text.append(self.platform_of(connection), style="bold")
         text.append(f" · {one_line(str(connection.status))} · id {connection.id}")
         text.append(
             f" · created {format_time(connection.created_at)}"
@@ -481,7 +481,7 @@ class CompanyScreen(Screen):
         if connection is None:
             return
         if connection.status == ConnectionStatus.DISCONNECTED:
-            self.app.notify(f"{self._platform(connection)} is already disconnected.")
+            self.app.notify(f"{self.platform_of(connection)} is already disconnected.")
             return
         from s2b_tui.screens.confirm import ConfirmScreen
 
@@ -489,7 +489,7 @@ class CompanyScreen(Screen):
         dialog = ConfirmScreen(
             title="Unlink connection",
             message=(
-                f"Unlink {self._platform(connection)} from “{name}”? The customer's "
+                f"Unlink {self.platform_of(connection)} from “{name}”? The customer's "
                 "authorization is revoked and syncing stops until they reauthorize."
             ),
             confirm_label="Unlink",
@@ -502,10 +502,10 @@ class CompanyScreen(Screen):
         def done(updated: Connection) -> None:
             self.connections[updated.id] = updated
             self._render_rows()
-            self.app.notify(f"Unlinked {self._platform(updated)}: now {updated.status}.")
+            self.app.notify(f"Unlinked {self.platform_of(updated)}: now {updated.status}.")
 
         self.app.run_api_action(
-            f"unlink {self._platform(connection)}",
+            f"unlink {self.platform_of(connection)}",
             lambda: self.app.client.unlink_connection(self.company.id, connection.id),
             done,
         )
@@ -516,13 +516,13 @@ class CompanyScreen(Screen):
             return
         if connection.status == ConnectionStatus.CONNECTED:
             self.app.notify(
-                f"{self._platform(connection)} is connected; only a DISCONNECTED or ERROR "
+                f"{self.platform_of(connection)} is connected; only a DISCONNECTED or ERROR "
                 "connection can be reauthorized.",
                 markup=False,
             )
             return
         self.app.run_api_action(
-            f"reauthorize {self._platform(connection)}",
+            f"reauthorize {self.platform_of(connection)}",
             lambda: self.app.client.reauthorize_connection(self.company.id, connection.id),
             self._open_authorization,
         )
@@ -537,7 +537,7 @@ class CompanyScreen(Screen):
         dialog = ConfirmScreen(
             title="Delete connection",
             message=(
-                f"Delete the {self._platform(connection)} connection "
+                f"Delete the {self.platform_of(connection)} connection "
                 f"({connection.status}, {short_id(connection.id)}) of “{name}”? "
                 "This is permanent."
             ),
@@ -556,9 +556,9 @@ class CompanyScreen(Screen):
         def done(_: object) -> None:
             self.connections.pop(connection.id, None)
             self._render_rows()
-            self.app.notify(f"Deleted the {self._platform(connection)} connection.")
+            self.app.notify(f"Deleted the {self.platform_of(connection)} connection.")
 
-        self.app.run_api_action(f"delete {self._platform(connection)}", call, done)
+        self.app.run_api_action(f"delete {self.platform_of(connection)}", call, done)
 
     @on(KeyedTable.RowSelected, "#connections")
     def _row_selected(self) -> None:
