@@ -40,9 +40,12 @@ IDEMPOTENCY_TTL = timedelta(hours=24)
 #: process died; a retry may take it over instead of getting 409 forever.
 IDEMPOTENCY_ABANDONED_AFTER = timedelta(minutes=10)
 SEED_MAX = 1_000_000
+#: Most DISCONNECTED connections `seed_connection_history` adds at once.
+HISTORY_MAX = 10_000
 #: Companies per seed transaction: bounds memory and how long other writers wait.
 SEED_CHUNK = 50_000
 
+_MICROSECOND = timedelta(microseconds=1)
 _BUSY_TIMEOUT_MS = 5000
 _CACHE_KIB = 64 * 1024
 _KEY_ALPHABET = string.ascii_letters + string.digits
@@ -1016,6 +1019,52 @@ class SandboxStore:
                 )
             done += chunk
         return n
+
+    def seed_connection_history(
+        self, company_id: str, count: int, *, seed: int | None = None
+    ) -> int:
+        """Add `count` DISCONNECTED connections to a company, spread over the
+        integrations and the time since it was created: the history a
+        long-standing customer builds by unlinking and reconnecting (the API
+        itself reconnects the same connection, so it never makes one).
+        With `seed` the dates are reproducible. Returns `count`."""
+        if not 1 <= count <= HISTORY_MAX:
+            raise ValueError(f"count must be 1 to {HISTORY_MAX:,}")
+        rng = random.Random(seed)
+        keys = list(INTEGRATION_NAMES)
+        with self._write() as db:
+            company = self._company_with_connections(db, company_id)
+            # Offsets in microseconds after the company was created, up to now.
+            span = max(self._clock() - company.created_at, timedelta(0)) // _MICROSECOND
+
+            def stamp(offset: int) -> str:
+                return _ts(company.created_at + offset * _MICROSECOND)
+
+            rows = []
+            for index in range(count):
+                created = rng.randint(0, span)
+                updated = rng.randint(created, span)
+                synced = rng.randint(created, updated)
+                rows.append(
+                    (
+                        self._new_id(),
+                        company_id,
+                        keys[index % len(keys)],
+                        ConnectionStatus.DISCONNECTED.value,
+                        stamp(created),
+                        stamp(updated),
+                        stamp(synced),
+                        None,
+                        None,
+                        None,
+                    )
+                )
+            db.executemany(
+                f"INSERT INTO connections ({_CONNECTION_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        return count
 
 
 def _split_sql(script: str) -> list[str]:

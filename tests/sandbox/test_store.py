@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from s2b_tui.api.models import INTEGRATION_NAMES
 from s2b_tui.sandbox.store import (
     Conflict,
     Gone,
@@ -306,6 +307,32 @@ def test_seed_in_chunks_keeps_everything(store: SandboxStore, monkeypatch):
     assert total == 250
     assert sum(len(r.connections) for r in records) == 250
     assert store.list_companies(query=records[0].name[:6])[1] >= 1
+
+
+def test_connection_history_adds_disconnected_connections_beside_the_active_ones(
+    store: SandboxStore, clock: FakeClock
+):
+    company = store.create_company("Long Standing Ltd")
+    authorization = store.start_authorization(company.id, "XERO")
+    active_id = store.complete_authorization(authorization.id, allow=True).connection_id
+    clock.advance(days=30)
+    assert store.seed_connection_history(company.id, 21, seed=5) == 21
+    connections, total = store.list_connections(company.id, page_size=500)
+    assert total == 22
+    history = [c for c in connections if c.id != active_id]
+    assert {c.status for c in history} == {"DISCONNECTED"}
+    assert {c.integration_key for c in history} == set(INTEGRATION_NAMES)
+    for connection in history:
+        assert company.created_at <= connection.created_at <= connection.updated_at
+        assert connection.updated_at <= clock.now
+        assert connection.error_code is None
+    # The active connection is untouched and still the one a reconnect avoids.
+    assert store.get_connection(company.id, active_id).status == "CONNECTED"
+    with pytest.raises(NotFound):
+        store.seed_connection_history("no-such-company", 1)
+    for count in (0, 10_001):
+        with pytest.raises(ValueError):
+            store.seed_connection_history(company.id, count)
 
 
 # ------------------------------------------------------------ idempotency
