@@ -51,7 +51,6 @@ from s2b_tui.api.models import (
     Company,
     CompanyOrder,
     Connection,
-    ConnectionErrorInfo,
     ConnectionStatus,
     ErrorBody,
     FieldError,
@@ -695,36 +694,50 @@ def _link(origin: str, token: str) -> str:
     return f"{origin}/link/{token}"
 
 
-def connection_model(record: ConnectionRecord) -> Connection:
+# A reply is built as plain fields and validated once, as a whole: a pydantic
+# model per company and per connection costs twice as much.
+
+
+def connection_fields(record: ConnectionRecord) -> dict[str, Any]:
+    """A `Connection`'s fields, for validation."""
     error = None
     if record.status == ConnectionStatus.ERROR and record.error_code:
-        error = ConnectionErrorInfo(
-            code=record.error_code,
-            message=record.error_message or "",
-            occurred_at=record.error_occurred_at,
-        )
-    return Connection(
-        id=record.id,
-        company_id=record.company_id,
-        integration_key=record.integration_key,
-        platform_name=INTEGRATION_NAMES.get(record.integration_key, record.integration_key),
-        status=record.status,
-        created_at=record.created_at,
-        updated_at=record.updated_at,
-        last_sync_at=record.last_sync_at,
-        error=error,
-    )
+        error = {
+            "code": record.error_code,
+            "message": record.error_message or "",
+            "occurred_at": record.error_occurred_at,
+        }
+    return {
+        "id": record.id,
+        "company_id": record.company_id,
+        "integration_key": record.integration_key,
+        "platform_name": INTEGRATION_NAMES.get(record.integration_key, record.integration_key),
+        "status": record.status,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "last_sync_at": record.last_sync_at,
+        "error": error,
+    }
+
+
+def company_fields(record: CompanyRecord, origin: str) -> dict[str, Any]:
+    """A `Company`'s fields, with its connections, for validation."""
+    return {
+        "id": record.id,
+        "name": record.name,
+        "description": record.description,
+        "created_at": record.created_at,
+        "auth_url": _link(origin, record.link_token),
+        "connections": [connection_fields(c) for c in record.connections],
+    }
+
+
+def connection_model(record: ConnectionRecord) -> Connection:
+    return Connection.model_validate(connection_fields(record))
 
 
 def company_model(record: CompanyRecord, origin: str) -> Company:
-    return Company(
-        id=record.id,
-        name=record.name,
-        description=record.description,
-        created_at=record.created_at,
-        auth_url=_link(origin, record.link_token),
-        connections=[connection_model(c) for c in record.connections],
-    )
+    return Company.model_validate(company_fields(record, origin))
 
 
 def authorization_model(record: AuthorizationRecord, origin: str) -> Authorization:
@@ -743,7 +756,9 @@ def authorization_model(record: AuthorizationRecord, origin: str) -> Authorizati
 # ================================================================ routes
 
 
-def _store(request: Request) -> SandboxStore:
+async def _store(request: Request) -> SandboxStore:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, and
+    # under load that hop cost more than a small page's whole query.
     return request.app.state.store
 
 
@@ -837,11 +852,13 @@ async def list_companies(
         page=page, page_size=page_size, query=query, order_by=order_by
     )
     origin = _origin(request)
-    return Page[Company](
-        results=[company_model(r, origin) for r in records],
-        page_number=page,
-        page_size=page_size,
-        total_results=total,
+    return Page[Company].model_validate(
+        {
+            "results": [company_fields(r, origin) for r in records],
+            "page_number": page,
+            "page_size": page_size,
+            "total_results": total,
+        }
     )
 
 
@@ -877,11 +894,13 @@ async def list_connections(
     company_id: CompanyId, store: StoreDep, page: PageNumber = 1, page_size: PageSize = 50
 ) -> Page[Connection]:
     records, total = store.list_connections(company_id, page=page, page_size=page_size)
-    return Page[Connection](
-        results=[connection_model(r) for r in records],
-        page_number=page,
-        page_size=page_size,
-        total_results=total,
+    return Page[Connection].model_validate(
+        {
+            "results": [connection_fields(r) for r in records],
+            "page_number": page,
+            "page_size": page_size,
+            "total_results": total,
+        }
     )
 
 
