@@ -25,8 +25,13 @@ SERVE_START_TIMEOUT = 30.0
 
 def console_environment() -> dict[str, str]:
     """The environment for the programs under test: no key (so the embedded
-    sandbox is used), no Textual debugging, a common terminal."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("S2B_", "TEXTUAL"))}
+    sandbox is used), no Textual debugging, a common terminal, and bytecode
+    cached as on any installation (a shell may have turned that off)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("S2B_", "TEXTUAL")) and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env.update(TERM="xterm-256color", COLORTERM="truecolor", LANG="C.UTF-8", LC_ALL="C.UTF-8")
     return env
 
