@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import random
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -41,14 +42,17 @@ from s2b_tui.api.models import (
     CompanyOrder,
     Connection,
     ConnectionStatus,
-    ErrorBody,
     Integration,
     IntegrationList,
     Page,
     SandboxInfo,
+    SeedResult,
 )
 
 DEFAULT_BASE_URL = "https://api.sync2books.com/v1"
+# A server's error text is shown to a person: one sentence, not a page.
+MAX_ERROR_MESSAGE = 500
+MAX_FIELD_ERRORS = 20
 MUTATING_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -335,11 +339,37 @@ class Sync2BooksClient:
                 f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
                 for err in exc.errors()[:3]
             )
-            raise InvalidResponseError(
-                f"The API's reply did not have the expected shape ({problems})",
-                status_code=reply.status,
-                correlation_id=reply.correlation_id,
+            raise self._invalid(
+                f"The API's reply did not have the expected shape ({problems})", reply
             ) from None
+
+    def _invalid(self, message: str, reply: _Reply) -> InvalidResponseError:
+        error = InvalidResponseError(
+            message, status_code=reply.status, correlation_id=reply.correlation_id
+        )
+        self._scrubbed(error)
+        return error
+
+    def _scrub(self, text: str | None) -> str | None:
+        """`text` with the key masked, should a server have echoed it."""
+        if not text:
+            return text
+        secret = self._key.secret()
+        random_part = secret.split("_", 2)[-1]  # also when echoed without its prefix
+        if random_part not in text:
+            return text
+        return text.replace(secret, self._key.masked).replace(random_part, self._key.masked)
+
+    def _scrubbed(self, error: Sync2BooksError) -> Sync2BooksError:
+        """The error with every text in it scrubbed of the key (in place)."""
+        error.message = self._scrub(error.message) or ""
+        error.args = (error.message,)
+        error.correlation_id = self._scrub(error.correlation_id)
+        error.field_errors = [
+            FieldProblem(self._scrub(p.field) or "", self._scrub(p.message) or "")
+            for p in error.field_errors
+        ]
+        return error
 
     async def _request(
         self,
@@ -358,13 +388,17 @@ class Sync2BooksClient:
             headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
         content = None
         if json_body is not None:
-            content = json.dumps(json_body, ensure_ascii=False).encode()
+            # An unpaired surrogate (only possible inside a string) is sent as
+            # its JSON escape, \udXXX, for the server to refuse; never a crash here.
+            text = json.dumps(json_body, ensure_ascii=False)
+            content = text.encode("utf-8", errors="backslashreplace")
             headers["Content-Type"] = "application/json"
 
         attempt = _Attempt()
         try:
             reply = await self._send_with_retries(method, path, params, content, headers, attempt)
         except Sync2BooksError as exc:
+            self._scrubbed(exc)
             self._report(method, path, attempt, status=exc.status_code, error=exc)
             raise
         self._report(
@@ -399,9 +433,17 @@ class Sync2BooksClient:
                     f"Could not reach the API at {self.host} ({_transport_reason(exc)})",
                     can_be_retried=True,
                 )
+            except httpx.DecodingError:
+                # A Content-Encoding the body does not have: the reply is unreadable.
+                raise InvalidResponseError(
+                    f"The API's reply to {method} /{path} could not be decoded "
+                    "(its Content-Encoding is wrong)"
+                ) from None
             else:
                 attempt.last_status = response.status_code
-                attempt.correlation_id = response.headers.get("X-Correlation-Id")
+                attempt.correlation_id = (
+                    _shorten(response.headers.get("X-Correlation-Id", "").strip(), 100) or None
+                )
                 if response.is_success:
                     return _Reply(
                         status=response.status_code,
@@ -446,7 +488,9 @@ class Sync2BooksClient:
             path="/" + path,
             status=status,
             latency_ms=(time.perf_counter() - attempt.started) * 1000,
-            correlation_id=(error.correlation_id if error else None) or attempt.correlation_id,
+            correlation_id=self._scrub(
+                (error.correlation_id if error else None) or attempt.correlation_id
+            ),
             retries=attempt.retries,
             error=str(error) if error else None,
             replayed=replayed,
@@ -523,13 +567,17 @@ class SandboxControls:
         if seed is not None:
             body["seed"] = seed
         reply = await self._client._request("POST", "sandbox/seed", json_body=body)
-        return int((reply.body or {}).get("created", companies))
+        return self._client._parse(SeedResult, reply).created
 
     async def set_faults(self, **faults: Any) -> dict:
         """latency_ms, error_rate, error_status, path_prefix, retry_after, error_count."""
         body = {_camel(k): v for k, v in faults.items() if v is not None}
         reply = await self._client._request("PUT", "sandbox/faults", json_body=body)
-        return reply.body or {}
+        if not isinstance(reply.body, dict):
+            raise self._client._invalid(
+                "The API's reply to PUT /sandbox/faults was not a JSON object", reply
+            )
+        return reply.body
 
     async def clear_faults(self) -> None:
         await self._client._request("PUT", "sandbox/faults", json_body={})
@@ -556,10 +604,42 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+# A JSON escape of half a UTF-16 pair ("\\ud83d"); a whole pair loads as one character.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _decode_json(content: bytes) -> Any:
+    """A reply body as JSON (UTF-8, as API.md says). Unpaired surrogates,
+    which JSON can carry as escapes but no UTF-8 text holds, become U+FFFD,
+    so every string the client hands out can be encoded, shown and copied.
+    Raises ValueError or RecursionError when the body is not readable JSON."""
+    text = content.decode("utf-8-sig")
+    value = json.loads(text)
+    if _SURROGATE_ESCAPE.search(text):
+        value = _without_lone_surrogates(value)
+    return value
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            _without_lone_surrogates(key): _without_lone_surrogates(item)
+            for key, item in value.items()
+        }
+    return value
+
+
 def _json_or_none(response: httpx.Response) -> Any:
     try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _decode_json(response.content)
+    except (ValueError, RecursionError):
+        # ValueError: not JSON, not UTF-8, or a number too long to convert;
+        # RecursionError: nested too deeply.
         raise InvalidResponseError(
             f"The API answered {response.status_code} with a body that is not JSON",
             status_code=response.status_code,
@@ -578,20 +658,35 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _error_from_response(response: httpx.Response, correlation_id: str | None) -> Sync2BooksError:
+    """The typed error of a non-2xx reply. The body is read leniently: each
+    part of API.md's error body is used when it is there with the right type,
+    so a proxy's page or a differently shaped body still gives a clear error."""
     status = response.status_code
     cls = error_class_for(status)
     message = f"The API answered {status} {response.reason_phrase or ''}".strip()
     field_errors: list[FieldProblem] = []
     can_be_retried = status in RETRYABLE_STATUSES
     try:
-        body = ErrorBody.model_validate(response.json())
-    except (json.JSONDecodeError, UnicodeDecodeError, PydanticValidationError):
+        body = _decode_json(response.content) if response.content else None
+    except (ValueError, RecursionError):
         body = None
-    if body is not None:
-        message = body.error or message
-        correlation_id = body.correlation_id or correlation_id
-        can_be_retried = body.can_be_retried or can_be_retried
-        field_errors = [FieldProblem(p.field, p.message) for p in body.validation or []]
+    if isinstance(body, dict):
+        text = body.get("error")
+        if isinstance(text, str) and text.strip():
+            message = _shorten(text.strip(), MAX_ERROR_MESSAGE)
+        server_id = body.get("correlationId")
+        if isinstance(server_id, str) and server_id.strip():
+            correlation_id = _shorten(server_id.strip(), 100)
+        can_be_retried = body.get("canBeRetried") is True or can_be_retried
+        problems = body.get("validation")
+        if isinstance(problems, list):
+            field_errors = [
+                FieldProblem(_shorten(p["field"], 100), _shorten(p["message"], 200))
+                for p in problems
+                if isinstance(p, dict)
+                and isinstance(p.get("field"), str)
+                and isinstance(p.get("message"), str)
+            ][:MAX_FIELD_ERRORS]
     return cls(
         message,
         status_code=status,
@@ -600,6 +695,10 @@ def _error_from_response(response: httpx.Response, correlation_id: str | None) -
         can_be_retried=can_be_retried,
         retry_after=_retry_after(response),
     )
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _transport_reason(exc: httpx.TransportError) -> str:

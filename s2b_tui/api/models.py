@@ -172,6 +172,12 @@ class ErrorBody(WireModel):
     validation: list[FieldError] | None = None
 
 
+class SeedResult(WireModel):
+    """`POST /sandbox/seed`: how many companies were added."""
+
+    created: int
+
+
 class SandboxInfo(WireModel):
     """`GET /sandbox`: present only on a sandbox."""
 
