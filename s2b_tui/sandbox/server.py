@@ -611,8 +611,12 @@ class RequestBody(BaseModel):
 
 # The JSON Schema patterns say what the validators enforce, so generated
 # requests (schemathesis) that match the schema are accepted.
-_NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-_DESCRIPTION_PATTERN = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$"
+# No controls, and no unpaired surrogates (\ud800-\udfff: not text).
+_NAME_PATTERN = (
+    r"^[^\x00-\x1f\x7f-\x9f\ud800-\udfff]*[^\s\x00-\x1f\x7f-\x9f\ud800-\udfff]"
+    r"[^\x00-\x1f\x7f-\x9f\ud800-\udfff]*$"
+)
+_DESCRIPTION_PATTERN = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff]*$"
 
 
 class CreateCompanyRequest(RequestBody):
