@@ -808,13 +808,44 @@ _IDEMPOTENT = {
     ]
 }
 _RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    "default": {"model": ErrorBody, "description": "An error (API.md, Errors)"},
-    429: {"model": ErrorBody, "description": "Too many requests", "headers": _RETRY_AFTER},
-    503: {"model": ErrorBody, "description": "Unavailable", "headers": _RETRY_AFTER},
+# Every error status an operation can answer, each with the API.md error body,
+# so generated tests (schemathesis) can check that nothing else comes back.
+# Injected faults (`PUT /sandbox/faults`) are the one exception: they answer
+# with whatever `errorStatus` says.
+_ERROR_DESCRIPTIONS = {
+    400: "The body is not JSON: malformed, or sent with another Content-Type",
+    401: "Missing, malformed, unknown or revoked API key, or an sk_live_ key",
+    404: "No such company, connection or authorization",
+    409: "A conflicting state, or a request with this Idempotency-Key is still in progress",
+    410: "The authorization was already used or has expired",
+    413: "The body is larger than 1 MiB",
+    422: "A value is not acceptable; `validation` names each field",
+    429: "Too many requests (an injected fault)",
+    500: "An internal error",
+    503: "The database is busy, or an injected fault",
 }
+# Any /v1 call: the key is checked, any body is limited, and the server can fail.
+_ANY_CALL = (401, 413, 429, 500, 503)
+# A JSON body is parsed and validated; POST and PATCH take an Idempotency-Key
+# (422 when malformed or reused for another request, 409 while in flight).
+_JSON_BODY = (400, 409, 422)
 
-api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(_api_key)], responses=_ERRORS)
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in sorted(statuses):
+        response: dict[str, Any] = {
+            "model": ErrorBody,
+            "description": _ERROR_DESCRIPTIONS[status],
+        }
+        if status in (429, 503):
+            response["headers"] = _RETRY_AFTER
+        responses[status] = response
+    return responses
+
+
+api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(_api_key)], responses=_errors(*_ANY_CALL))
 
 
 @api.get("/integrations", response_model=IntegrationList, tags=["integrations"])
@@ -826,6 +857,7 @@ async def list_integrations() -> IntegrationList:
 
 @api.post(
     "/companies",
+    responses=_errors(*_JSON_BODY),
     status_code=201,
     response_model=Company,
     tags=["companies"],
@@ -836,7 +868,7 @@ async def create_company(body: CreateCompanyRequest, request: Request, store: St
     return company_model(record, _origin(request))
 
 
-@api.get("/companies", response_model=Page[Company], tags=["companies"])
+@api.get("/companies", responses=_errors(422), response_model=Page[Company], tags=["companies"])
 async def list_companies(
     request: Request,
     store: StoreDep,
@@ -866,12 +898,20 @@ async def list_companies(
     )
 
 
-@api.get("/companies/{companyId}", response_model=Company, tags=["companies"])
+@api.get(
+    "/companies/{companyId}", responses=_errors(404), response_model=Company, tags=["companies"]
+)
 async def get_company(company_id: CompanyId, request: Request, store: StoreDep) -> Company:
     return company_model(store.get_company(company_id), _origin(request))
 
 
-@api.delete("/companies/{companyId}", status_code=204, response_class=Response, tags=["companies"])
+@api.delete(
+    "/companies/{companyId}",
+    responses=_errors(404),
+    status_code=204,
+    response_class=Response,
+    tags=["companies"],
+)
 async def delete_company(company_id: CompanyId, store: StoreDep) -> Response:
     store.delete_company(company_id)
     return Response(status_code=204)
@@ -879,6 +919,7 @@ async def delete_company(company_id: CompanyId, store: StoreDep) -> Response:
 
 @api.post(
     "/companies/{companyId}/connections",
+    responses=_errors(404, *_JSON_BODY),
     status_code=201,
     response_model=Authorization,
     tags=["connections"],
@@ -892,7 +933,10 @@ async def create_connection(
 
 
 @api.get(
-    "/companies/{companyId}/connections", response_model=Page[Connection], tags=["connections"]
+    "/companies/{companyId}/connections",
+    responses=_errors(404, 422),
+    response_model=Page[Connection],
+    tags=["connections"],
 )
 async def list_connections(
     company_id: CompanyId, store: StoreDep, page: PageNumber = 1, page_size: PageSize = 50
@@ -910,6 +954,7 @@ async def list_connections(
 
 @api.get(
     "/companies/{companyId}/connections/{connectionId}",
+    responses=_errors(404),
     response_model=Connection,
     tags=["connections"],
 )
@@ -921,6 +966,7 @@ async def get_connection(
 
 @api.patch(
     "/companies/{companyId}/connections/{connectionId}",
+    responses=_errors(404, *_JSON_BODY),
     response_model=Connection,
     tags=["connections"],
     openapi_extra=_IDEMPOTENT,
@@ -936,6 +982,7 @@ async def unlink_connection(
 
 @api.post(
     "/companies/{companyId}/connections/{connectionId}/authorize",
+    responses=_errors(404, 409, 422),
     status_code=201,
     response_model=Authorization,
     tags=["connections"],
@@ -950,6 +997,7 @@ async def reauthorize_connection(
 
 @api.delete(
     "/companies/{companyId}/connections/{connectionId}",
+    responses=_errors(404),
     status_code=204,
     response_class=Response,
     tags=["connections"],
@@ -963,6 +1011,7 @@ async def delete_connection(
 
 @api.get(
     "/companies/{companyId}/authorizations/{authorizationId}",
+    responses=_errors(404),
     response_model=Authorization,
     tags=["connections"],
 )
@@ -989,7 +1038,9 @@ async def sandbox_info(request: Request, store: StoreDep) -> SandboxInfo:
     )
 
 
-@api.put("/sandbox/faults", response_model=FaultSettings, tags=["sandbox"])
+@api.put(
+    "/sandbox/faults", responses=_errors(400, 422), response_model=FaultSettings, tags=["sandbox"]
+)
 async def set_faults(body: FaultSettings, request: Request) -> FaultSettings:
     _faults(request).settings = body
     return body
@@ -997,6 +1048,7 @@ async def set_faults(body: FaultSettings, request: Request) -> FaultSettings:
 
 @api.post(
     "/sandbox/companies/{companyId}/connections/{connectionId}/simulate",
+    responses=_errors(404, *_JSON_BODY),
     response_model=Connection,
     tags=["sandbox"],
     openapi_extra=_IDEMPOTENT,
@@ -1021,6 +1073,7 @@ async def simulate(
 
 @api.post(
     "/sandbox/authorizations/{authorizationId}/complete",
+    responses=_errors(404, 410, *_JSON_BODY),
     response_model=Authorization,
     tags=["sandbox"],
     openapi_extra=_IDEMPOTENT,
@@ -1035,7 +1088,13 @@ async def complete_authorization(
     return authorization_model(record, _origin(request))
 
 
-@api.post("/sandbox/seed", response_model=SeedResult, tags=["sandbox"], openapi_extra=_IDEMPOTENT)
+@api.post(
+    "/sandbox/seed",
+    responses=_errors(*_JSON_BODY),
+    response_model=SeedResult,
+    tags=["sandbox"],
+    openapi_extra=_IDEMPOTENT,
+)
 async def seed(body: SeedRequest, store: StoreDep) -> SeedResult:
     # In a worker thread: 100,000 companies take seconds, and the event loop
     # keeps answering meanwhile.
@@ -1049,6 +1108,32 @@ async def seed(body: SeedRequest, store: StoreDep) -> SeedResult:
 
 
 # ================================================================== app
+
+
+_FRAMEWORK_422 = "#/components/schemas/HTTPValidationError"
+
+
+def _documented_errors_only(app: FastAPI) -> None:
+    """FastAPI documents a 422 of its own shape on every operation with a
+    parameter; the sandbox answers its validation errors as ErrorBody and
+    declares them where they can happen, so drop the framework's."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)  # caches it in app.openapi_schema
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    responses = operation.get("responses", {})
+                    content = responses.get("422", {}).get("content", {})
+                    ref = content.get("application/json", {}).get("schema", {}).get("$ref")
+                    if ref == _FRAMEWORK_422:
+                        del responses["422"]
+            schemas = schema.get("components", {}).get("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(store: SandboxStore, *, version: str = __version__) -> FastAPI:
@@ -1066,6 +1151,7 @@ def create_app(store: SandboxStore, *, version: str = __version__) -> FastAPI:
     app.state.faults = FaultState()
     app.include_router(api)
     app.include_router(link_pages.router)
+    _documented_errors_only(app)
     for exc_type in (
         ApiError,
         RequestValidationError,
