@@ -232,10 +232,12 @@ async def submit_link(token: str, request: Request) -> Response:
     target = store.resolve_link(token)
     if target is None:
         return _not_found()
+    authorization = target.authorization
+    if authorization is not None and authorization.status != AuthorizationStatus.PENDING:
+        return _gone(authorization)  # used or expired, whatever the form says
     decision = form.get("decision")
     if decision not in (None, "allow", "deny"):
         return _bad_form("Choose Allow or Deny.")
-    authorization = target.authorization
     if authorization is None:
         key = form.get("integrationKey")
         if key not in INTEGRATION_NAMES:
@@ -251,8 +253,6 @@ async def submit_link(token: str, request: Request) -> Response:
             return RedirectResponse(consent, status_code=303, headers=_HEADERS)
     elif decision is None:
         return _bad_form("Choose Allow or Deny.")
-    elif authorization.status != AuthorizationStatus.PENDING:
-        return _gone(authorization)
     try:
         completed = store.complete_authorization(authorization.id, allow=decision == "allow")
     except Gone as exc:

@@ -254,7 +254,11 @@ async def _handle(request: Request, exc: Exception) -> Response:
         error = _busy()
     elif isinstance(exc, StarletteHTTPException):
         phrase = HTTPStatus(exc.status_code).phrase.capitalize()
-        message = "No such endpoint" if exc.status_code == 404 else phrase
+        message = {
+            404: "No such endpoint",
+            # FastAPI's answer to a body json.loads gave up on, other than bad syntax.
+            400: "Request body could not be read as JSON (nested too deeply, or a number too long)",
+        }.get(exc.status_code, phrase)
         error = ApiError(exc.status_code, message, headers=dict(exc.headers or {}))
     else:
         raise exc
