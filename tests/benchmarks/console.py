@@ -141,6 +141,9 @@ class ConsoleSession:
         if self.searching:
             terminal.wait_for(self.first_row, after=mark)
             self.searching = False
+            # Clearing the box also starts the search debounce, whose timer
+            # would put a page key pressed meanwhile back on page 1.
+            time.sleep(SEARCH_DEBOUNCE_SECONDS + FOCUS_SETTLE_SECONDS)
         else:
             time.sleep(FOCUS_SETTLE_SECONDS)
 
