@@ -150,7 +150,7 @@ def measure(plan: Plan, dataset: Dataset, parts: set[str], work: Path) -> list[F
             )
     if "startup" in parts:
         progress(f"start-up, {plan.startup_runs} runs of the console and of the baseline")
-        figures += console.startup(dataset, plan.startup_runs)
+        figures += console.startup(dataset, plan.startup_runs, work / "serve.log")
     if "console" in parts:
         progress("the console in a terminal: searches, page keys, the live table")
         figures += console.session(dataset, plan.session)
