@@ -27,7 +27,10 @@ from tests.benchmarks.terminal import ENTER, ESCAPE, Terminal
 
 PAGE_DOWN, PAGE_UP = "\x1b[6~", "\x1b[5~"
 #: Candidate searches; those whose first result is already on the first page are skipped.
-SEARCHES = ("plumb", "Golden", "Harrow", "Okafor", "kettle", "Dental", "brew", "Summit", "yoga")
+SEARCHES = (
+    "plumb", "Golden", "Harrow", "Okafor", "kettle", "Dental", "brew", "Summit", "yoga",
+    "Thistle", "Pottery", "Veterinary", "Lantern", "Osei",
+)  # fmt: skip
 #: Painted by the company screen after every refresh (its live indicator).
 LIVE_INDICATOR = f"live · {DEFAULT_REFRESH_SECONDS:g}s"
 #: Time for the console to act on a key that paints nothing we can wait for (focus).

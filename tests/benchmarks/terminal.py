@@ -9,6 +9,8 @@ sequences removed) and says when it arrived.
 from __future__ import annotations
 
 import bisect
+import codecs
+import contextlib
 import fcntl
 import os
 import re
@@ -71,7 +73,6 @@ class Terminal:
         cols: int = 120,
         rows: int = 36,
         env: dict[str, str] | None = None,
-        cwd: str | None = None,
     ) -> None:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -82,7 +83,6 @@ class Terminal:
             stdout=slave,
             stderr=slave,
             env=env,
-            cwd=cwd,
             # A session of its own with the pty as its controlling terminal, as
             # in a terminal emulator: if this harness dies, closing the pty
             # hangs the program up instead of leaving it running.
@@ -106,7 +106,8 @@ class Terminal:
         return self.process.pid
 
     def _read(self) -> None:
-        undecoded = b""
+        # Incremental: a character split between two reads is decoded whole.
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         pending = ""  # text that may end inside an escape sequence
         while True:
             try:
@@ -119,13 +120,7 @@ class Terminal:
                     self._reader_done = True
                     self._lock.notify_all()
                 return
-            undecoded += data
-            try:
-                pending += undecoded.decode()
-                undecoded = b""
-            except UnicodeDecodeError:  # a character split between two reads
-                continue
-            plain, pending = _split_plain(pending)
+            plain, pending = _split_plain(pending + decoder.decode(data))
             with self._lock:
                 self._text += plain
                 self._chunks.append((arrived, len(self._text)))
@@ -179,7 +174,8 @@ class Terminal:
     def quit(self, keys: str = CTRL_Q, timeout: float = 10.0) -> Exit:
         """Ask the program to quit with `keys`; end it if it does not."""
         if self._exit is None:
-            if self.process.poll() is None:
+            # Not Popen.poll(): it would reap the program, and its peak RSS with it.
+            with contextlib.suppress(OSError):  # it may have closed the terminal already
                 self.send(keys)
             self._exit = self._wait(timeout)
             os.close(self._master)
