@@ -32,6 +32,8 @@ class Figure:
     better: str = "lower"
     note: str = ""
     samples: list[float] = field(default_factory=list)
+    #: Printed in the table and kept in JSON, left out of the markdown summary.
+    detail: bool = False
 
     @property
     def status(self) -> str:
@@ -177,10 +179,11 @@ def table(figures: Sequence[Figure]) -> str:
 
 
 def markdown(figures: Sequence[Figure]) -> str:
-    """The same figures as a markdown table (the README's performance section)."""
+    """The figures but the details, as a markdown table (the README's
+    performance section)."""
     lines = ["| | measure | result | target | |", "|---|---|---:|---:|---|"]
     section = None
-    for f in figures:
+    for f in (f for f in figures if not f.detail):
         shown_section = f"**{f.section}**" if f.section != section else ""
         section = f.section
         status = f.status if f.target is not None else ""
