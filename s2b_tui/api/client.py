@@ -156,6 +156,9 @@ class Sync2BooksClient:
             headers={"User-Agent": f"s2b-tui/{__version__}", "Accept": "application/json"},
             auth=_BearerAuth(self._key),
             follow_redirects=False,
+            # Plain http (the embedded sandbox) never uses TLS: building an SSL
+            # context and loading the CA bundle would only slow start-up.
+            verify=parts.scheme == "https",
         )
         self.sandbox = SandboxControls(self)
 

@@ -229,6 +229,8 @@ class CompaniesScreen(Screen):
         if self._debounce is not None:
             self._debounce.stop()
         query = event.value.strip()
+        if query == self.view.query:
+            return  # already shown (escape cleared the box and reloaded at once)
         self._debounce = self.set_timer(SEARCH_DEBOUNCE_SECONDS, lambda: self._search(query))
 
     def _search(self, query: str) -> None:

@@ -154,3 +154,20 @@ async def test_ctrl_q_quits(open_console):
     async with open_console() as console:
         await console.press("ctrl+q")
         await console.wait_for(lambda: not console.app.is_running, what="exit")
+
+
+async def test_escape_then_paging_is_not_undone_by_the_cleared_search(open_console):
+    """Clearing the search reloads at once; its debounce must not fire later
+    and send the user back to page 1."""
+    async with open_console() as console:
+        await console.app.client.sandbox.seed(119, seed=5)
+        await console.app.client.create_company("Zzyzx Ltd")
+        await console.press("slash")
+        await console.type("zzyzx")
+        await console.wait_for(lambda: "1 company ·" in page_info(console))
+        await console.press("escape")
+        await console.wait_for(lambda: "120 companies" in page_info(console))
+        await console.press("pagedown")
+        await console.wait_for(lambda: "page 2 of 3" in page_info(console))
+        await console.pilot.pause(0.6)  # past the debounce
+        assert "page 2 of 3" in page_info(console)
