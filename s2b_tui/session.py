@@ -118,14 +118,16 @@ class EmbeddedSandboxBackend(Backend):
     def describe(self) -> str:
         return "starting sandbox…"
 
+    def _start_sandbox(self) -> EmbeddedSandbox:
+        """In a thread: importing FastAPI and uvicorn (only when a sandbox is
+        used) and starting the server never block the console's event loop."""
+        from s2b_tui.sandbox import EmbeddedSandbox
+
+        return EmbeddedSandbox(self.data_dir).start()
+
     async def open_client(self, on_request: RequestHook | None) -> Sync2BooksClient:
         if self._sandbox is None:
-            # Imported here: FastAPI and uvicorn load only when a sandbox is used.
-            from s2b_tui.sandbox import EmbeddedSandbox
-
-            sandbox = EmbeddedSandbox(self.data_dir)
-            await asyncio.to_thread(sandbox.start)
-            self._sandbox = sandbox
+            self._sandbox = await asyncio.to_thread(self._start_sandbox)
         return Sync2BooksClient(
             self._sandbox.api_key,
             self._sandbox.base_url,
