@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 from rich.text import Text
@@ -483,20 +484,13 @@ class CompanyScreen(Screen):
         if connection.status == ConnectionStatus.DISCONNECTED:
             self.app.notify(f"{self.platform_of(connection)} is already disconnected.")
             return
-        from s2b_tui.screens.confirm import ConfirmScreen
-
-        name = one_line(self.company.name)
-        dialog = ConfirmScreen(
-            title="Unlink connection",
-            message=(
-                f"Unlink {self.platform_of(connection)} from “{name}”? The customer's "
-                "authorization is revoked and syncing stops until they reauthorize."
-            ),
-            confirm_label="Unlink",
-            type_to_confirm=name if self.app.is_live else None,
+        self._ask_destructive(
+            "Unlink connection",
+            f"Unlink {self.platform_of(connection)} from “{one_line(self.company.name)}”? "
+            "The customer's authorization is revoked and syncing stops until they reauthorize.",
+            "Unlink",
+            lambda: self._unlink(connection),
         )
-
-        self.app.ask(dialog, lambda: self._unlink(connection))
 
     def _unlink(self, connection: Connection) -> None:
         def done(updated: Connection) -> None:
@@ -531,21 +525,29 @@ class CompanyScreen(Screen):
         connection = self.selected_connection()
         if connection is None:
             return
+        self._ask_destructive(
+            "Delete connection",
+            f"Delete the {self.platform_of(connection)} connection "
+            f"({connection.status}, {short_id(connection.id)}) of "
+            f"“{one_line(self.company.name)}”? This is permanent.",
+            "Delete",
+            lambda: self._delete_connection(connection),
+        )
+
+    def _ask_destructive(
+        self, title: str, message: str, confirm_label: str, on_yes: Callable[[], None]
+    ) -> None:
+        """Confirm first; with a LIVE key the company name must be typed."""
         from s2b_tui.screens.confirm import ConfirmScreen
 
         name = one_line(self.company.name)
         dialog = ConfirmScreen(
-            title="Delete connection",
-            message=(
-                f"Delete the {self.platform_of(connection)} connection "
-                f"({connection.status}, {short_id(connection.id)}) of “{name}”? "
-                "This is permanent."
-            ),
-            confirm_label="Delete",
+            title=title,
+            message=message,
+            confirm_label=confirm_label,
             type_to_confirm=name if self.app.is_live else None,
         )
-
-        self.app.ask(dialog, lambda: self._delete_connection(connection))
+        self.app.ask(dialog, on_yes)
 
     def _delete_connection(self, connection: Connection) -> None:
         async def call() -> None:
