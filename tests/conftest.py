@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from s2b_tui.sandbox import EmbeddedSandbox
+from tests.sandbox.helpers import api_http
 
 
 @pytest.fixture
@@ -21,9 +22,5 @@ def sandbox(tmp_path: Path) -> Iterator[EmbeddedSandbox]:
 @pytest.fixture
 async def sandbox_http(sandbox: EmbeddedSandbox) -> AsyncIterator[httpx.AsyncClient]:
     """Plain httpx against the sandbox's /v1, with its key."""
-    async with httpx.AsyncClient(
-        base_url=sandbox.base_url,
-        headers={"Authorization": f"Bearer {sandbox.api_key}"},
-        timeout=10.0,
-    ) as client:
+    async with api_http(sandbox) as client:
         yield client

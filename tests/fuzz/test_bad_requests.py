@@ -37,7 +37,14 @@ from s2b_tui.api import (
 )
 from s2b_tui.sandbox import EmbeddedSandbox, SandboxStore, create_app, runner
 from tests.fuzz import counts
-from tests.sandbox.helpers import assert_error, click, connect, create_company, fields
+from tests.sandbox.helpers import (
+    api_http,
+    assert_error,
+    click,
+    connect,
+    create_company,
+    fields,
+)
 
 MiB = 1024 * 1024
 
@@ -350,9 +357,7 @@ async def test_a_256_mib_upload_does_not_grow_the_server(sandbox: EmbeddedSandbo
         for _ in range(256 * 16):
             yield b"x" * 65536
 
-    async with httpx.AsyncClient(
-        base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.api_key}"}
-    ) as http:
+    async with api_http(sandbox) as http:
         response = await http.post(
             "/companies",
             content=chunks(),

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from s2b_tui.sandbox import EmbeddedSandbox
+from tests.sandbox.helpers import api_http
 
 
 @pytest.fixture(scope="module")
@@ -21,10 +22,6 @@ def shared_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedde
 @pytest.fixture
 async def refused_http(shared_sandbox: EmbeddedSandbox) -> AsyncIterator[httpx.AsyncClient]:
     """A client of `shared_sandbox`; the test checks nothing was created."""
-    async with httpx.AsyncClient(
-        base_url=shared_sandbox.base_url,
-        headers={"Authorization": f"Bearer {shared_sandbox.api_key}"},
-        timeout=10.0,
-    ) as client:
+    async with api_http(shared_sandbox) as client:
         yield client
         assert (await client.get("/companies")).json()["totalResults"] == 0

@@ -41,6 +41,16 @@ def assert_error(
     return body
 
 
+def api_http(sandbox, **kwargs) -> httpx.AsyncClient:
+    """httpx against a sandbox's /v1 with its key: what every API call needs."""
+    kwargs.setdefault("timeout", 10.0)
+    return httpx.AsyncClient(
+        base_url=sandbox.base_url,
+        headers={"Authorization": f"Bearer {sandbox.api_key}"},
+        **kwargs,
+    )
+
+
 def fields(body: dict) -> dict[str, str]:
     """`validation` as {field: message}."""
     return {item["field"]: item["message"] for item in body["validation"]}

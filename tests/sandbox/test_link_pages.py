@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from s2b_tui.sandbox import EmbeddedSandbox
-from tests.sandbox.helpers import FakeClock, click, connect, create_company
+from tests.sandbox.helpers import FakeClock, api_http, click, connect, create_company
 
 
 @pytest.fixture
@@ -133,9 +133,7 @@ async def test_deny_declines_and_connects_nothing(sandbox_http, browser):
 async def test_expired_link_is_gone_and_changes_nothing(tmp_path, browser):
     clock = FakeClock()
     with EmbeddedSandbox(tmp_path, clock=clock) as sandbox:
-        async with httpx.AsyncClient(
-            base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.api_key}"}
-        ) as http:
+        async with api_http(sandbox) as http:
             company = await create_company(http)
             auth = await start(http, company["id"])
             clock.advance(hours=1)

@@ -20,14 +20,7 @@ import pytest
 from s2b_tui.sandbox import EmbeddedSandbox, SandboxStartError, SandboxStore
 from s2b_tui.sandbox.cli import add_parser
 from s2b_tui.sandbox.runner import is_loopback
-from tests.sandbox.helpers import click, connect, create_company
-
-
-def client(sandbox: EmbeddedSandbox) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.api_key}"}
-    )
-
+from tests.sandbox.helpers import api_http, click, connect, create_company
 
 # ------------------------------------------------------------ lifecycle
 
@@ -35,7 +28,7 @@ def client(sandbox: EmbeddedSandbox) -> httpx.AsyncClient:
 async def test_nothing_is_lost_across_a_restart(tmp_path: Path):
     with EmbeddedSandbox(tmp_path) as first:
         key, first_port = first.api_key, first.origin
-        async with client(first) as http:
+        async with api_http(first) as http:
             company = await create_company(http, "Persistent Ltd")
             connection = await connect(http, company["id"], "XERO")
             pending = await http.post(
@@ -45,7 +38,7 @@ async def test_nothing_is_lost_across_a_restart(tmp_path: Path):
 
     with EmbeddedSandbox(tmp_path) as second:
         assert second.api_key == key
-        async with client(second) as http:
+        async with api_http(second) as http:
             again = (await http.get(f"/companies/{company['id']}")).json()
             assert again["name"] == "Persistent Ltd"
             assert [(c["id"], c["status"]) for c in again["connections"]] == [
@@ -62,7 +55,7 @@ async def test_two_sandboxes_on_one_data_dir_see_each_other(tmp_path: Path):
     with EmbeddedSandbox(tmp_path) as one, EmbeddedSandbox(tmp_path) as two:
         assert one.api_key == two.api_key
         assert one.origin != two.origin
-        async with client(one) as a, client(two) as b:
+        async with api_http(one) as a, api_http(two) as b:
             company = await create_company(a, "Shared Co")
             assert (await b.get(f"/companies/{company['id']}")).json()["name"] == "Shared Co"
             connection = await connect(b, company["id"])
@@ -232,7 +225,7 @@ async def test_serve_and_an_embedded_sandbox_share_a_data_dir(tmp_path: Path):
         base_url = lines[0].rsplit(" ", 1)[1]
         with EmbeddedSandbox(tmp_path) as embedded:
             async with (
-                client(embedded) as mine,
+                api_http(embedded) as mine,
                 httpx.AsyncClient(
                     base_url=base_url, headers={"Authorization": f"Bearer {embedded.api_key}"}
                 ) as theirs,

@@ -14,6 +14,7 @@ from s2b_tui.api.models import Authorization, Company, Connection, IntegrationLi
 from s2b_tui.sandbox import EmbeddedSandbox
 from tests.sandbox.helpers import (
     FakeClock,
+    api_http,
     assert_error,
     click,
     connect,
@@ -360,9 +361,7 @@ async def test_unknown_ids_are_404(sandbox_http):
 async def test_authorization_expires(tmp_path):
     clock = FakeClock()
     with EmbeddedSandbox(tmp_path, clock=clock) as sandbox:
-        async with httpx.AsyncClient(
-            base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.api_key}"}
-        ) as http:
+        async with api_http(sandbox) as http:
             company = await create_company(http)
             created = (
                 await http.post(
@@ -387,9 +386,7 @@ async def test_authorization_expires(tmp_path):
 async def test_link_ttl_is_configurable(tmp_path):
     clock = FakeClock()
     with EmbeddedSandbox(tmp_path, clock=clock, link_ttl=timedelta(seconds=90)) as sandbox:
-        async with httpx.AsyncClient(
-            base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.api_key}"}
-        ) as http:
+        async with api_http(sandbox) as http:
             assert (await http.get("/sandbox")).json()["linkTtlSeconds"] == 90
             company = await create_company(http)
             created = await http.post(
@@ -803,9 +800,7 @@ async def test_a_crash_is_a_json_500_and_is_logged(sandbox: EmbeddedSandbox, san
 async def test_a_locked_database_is_a_retryable_503(tmp_path, monkeypatch):
     monkeypatch.setattr("s2b_tui.sandbox.store._BUSY_TIMEOUT_MS", 100)
     with EmbeddedSandbox(tmp_path) as sandbox:
-        async with httpx.AsyncClient(
-            base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.api_key}"}
-        ) as http:
+        async with api_http(sandbox) as http:
             holder = sqlite3.connect(sandbox.store.db_path, isolation_level=None)
             holder.execute("BEGIN IMMEDIATE")  # another process writing for a long time
             try:
