@@ -66,6 +66,13 @@ class Console:
         )
 
 
+async def connect(client: Sync2BooksClient, company_id: str, key: str) -> str:
+    """Connect an integration as the customer's Allow would; its connection id."""
+    auth = await client.create_connection(company_id, key)
+    done = await client.sandbox.complete_authorization(auth.id, "allow")
+    return done.connection_id
+
+
 def make_client(sandbox, **kwargs) -> Sync2BooksClient:
     kwargs.setdefault("retry", FAST_RETRY)
     kwargs.setdefault("timeout", 5.0)

@@ -13,13 +13,7 @@ from s2b_tui.screens.confirm import ConfirmScreen
 from s2b_tui.screens.integration_picker import IntegrationPicker
 from s2b_tui.session import Environment, EnvironmentKind
 from s2b_tui.widgets.keyed_table import KeyedTable
-
-
-async def connect(client, company_id: str, key: str) -> str:
-    auth = await client.create_connection(company_id, key)
-    await client.sandbox.complete_authorization(auth.id, "allow")
-    done = await client.get_authorization(company_id, auth.id)
-    return done.connection_id
+from tests.console.conftest import connect
 
 
 async def open_company(console, name: str = "Acme Ltd", integrations=()) -> tuple:

@@ -16,7 +16,7 @@ from s2b_tui.screens.companies import CompaniesScreen
 from s2b_tui.screens.company import CompanyScreen
 from s2b_tui.screens.create_company import CreateCompanyScreen
 from s2b_tui.widgets.keyed_table import KeyedTable
-from tests.console.conftest import FAST_RETRY, make_client
+from tests.console.conftest import FAST_RETRY, connect, make_client
 
 
 def free_port() -> int:
@@ -70,8 +70,7 @@ async def test_api_dies_mid_session_and_comes_back(open_console, tmp_path):
         timeout=1,
     )
     company = await client.create_company("Resilient Ltd")
-    auth = await client.create_connection(company.id, "XERO")
-    await client.sandbox.complete_authorization(auth.id, "allow")
+    await connect(client, company.id, "XERO")
     try:
         async with open_console(client=client, refresh=0.3) as console:
             screen = await open_company(console, company.id)
@@ -180,10 +179,9 @@ async def test_connection_deleted_by_someone_else(open_console):
     async with open_console(refresh=0.3) as console:
         client = console.app.client
         company = await client.create_company("Shared Ltd")
-        auth = await client.create_connection(company.id, "SAGE")
-        done = await client.sandbox.complete_authorization(auth.id, "allow")
+        connection_id = await connect(client, company.id, "SAGE")
         screen = await open_company(console, company.id)
-        await client.delete_connection(company.id, done.connection_id)
+        await client.delete_connection(company.id, connection_id)
         await console.wait_for(lambda: screen.connections == {}, what="row gone")
         assert console.notified("The Sage connection was deleted")
         assert "No connections yet" in console.widget_text("#message")
@@ -193,10 +191,9 @@ async def test_unlinking_a_connection_deleted_meanwhile_is_a_notice(open_console
     async with open_console(refresh=60) as console:
         client = console.app.client
         company = await client.create_company("Race Ltd")
-        auth = await client.create_connection(company.id, "XERO")
-        done = await client.sandbox.complete_authorization(auth.id, "allow")
+        connection_id = await connect(client, company.id, "XERO")
         screen = await open_company(console, company.id)
-        await client.delete_connection(company.id, done.connection_id)
+        await client.delete_connection(company.id, connection_id)
         await console.press("u", "y")
         await console.wait_for(lambda: console.notified("Could not unlink Xero"))
         assert console.screen is screen
@@ -211,8 +208,7 @@ async def test_two_consoles_on_one_sandbox_see_each_other(open_console, sandbox,
             await console.press("r")
             await console.wait_for(lambda: made.id in console.screen.companies)
             screen = await open_company(console, made.id)
-            auth = await other.create_connection(made.id, "QUICKBOOKS")
-            await other.sandbox.complete_authorization(auth.id, "allow")
+            await connect(other, made.id, "QUICKBOOKS")
             await console.wait_for(lambda: len(screen.connections) == 1, what="seen")
         await other.aclose()
 

@@ -12,7 +12,7 @@ import pytest
 
 from s2b_tui.api import Sync2BooksClient
 from s2b_tui.screens.request_log import RequestLogScreen
-from tests.console.conftest import FAST_RETRY
+from tests.console.conftest import FAST_RETRY, connect
 from tests.console.scenes import FIXED_KEY, SCENES, render_scene
 
 
@@ -111,8 +111,7 @@ async def test_live_badge_on_every_screen_and_typed_names_for_destruction(open_c
     async with open_console() as console:
         client = console.app.client
         company = await client.create_company("Production Co")
-        auth = await client.create_connection(company.id, "XERO")
-        await client.sandbox.complete_authorization(auth.id, "allow")
+        await connect(client, company.id, "XERO")
         console.app.environment = Environment(EnvironmentKind.LIVE, "api", "sk_live_…abcd")
         await console.pilot.pause()
         assert badge_is_live()

@@ -9,7 +9,7 @@ import pytest
 from s2b_tui.screens.company import CompanyScreen
 from s2b_tui.screens.confirm import ConfirmScreen
 from s2b_tui.widgets.keyed_table import KeyedTable
-from tests.console.conftest import make_client
+from tests.console.conftest import connect, make_client
 
 ACCEPTED_NAMES = {
     "rich-markup": "[bold red]Acme[/] Ltd",
@@ -31,8 +31,7 @@ async def test_accepted_names_show_literally_everywhere(open_console, name):
     async with open_console() as console:
         client = console.app.client
         company = await client.create_company(name)
-        auth = await client.create_connection(company.id, "XERO")
-        await client.sandbox.complete_authorization(auth.id, "allow")
+        await connect(client, company.id, "XERO")
         await console.press("r")
         await console.wait_for(lambda: company.id in console.screen.companies)
         # The list (names over 60 characters are cut with an ellipsis there).
@@ -91,8 +90,7 @@ class HostileServer(httpx.AsyncBaseTransport):
 async def test_control_characters_from_a_server_never_reach_the_terminal(open_console, sandbox):
     setup = make_client(sandbox)
     company = await setup.create_company("Will Be Garbled")
-    auth = await setup.create_connection(company.id, "SAGE")
-    await setup.sandbox.complete_authorization(auth.id, "allow")
+    await connect(setup, company.id, "SAGE")
     await setup.aclose()
     async with open_console(client=make_client(sandbox, transport=HostileServer())) as console:
         await console.wait_for(lambda: company.id in console.screen.companies)
