@@ -5,9 +5,10 @@ Everything that talks to the API runs in workers; screens own their data.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App
@@ -23,8 +24,14 @@ from s2b_tui.config import DEFAULT_REFRESH_SECONDS, Settings
 from s2b_tui.desktop import copy_with_pyperclip
 from s2b_tui.display import one_line, theme_colours
 from s2b_tui.session import Backend, Environment, Session, backend_for, open_session
+from s2b_tui.startup import resume_gc
+
+if TYPE_CHECKING:
+    from s2b_tui.sandbox.process import SandboxProcess
 
 REQUEST_LOG_SIZE = 500
+#: Garbage collection, paused while the console starts, resumes this long after.
+STARTUP_SECONDS = 1.0
 
 
 class ConsoleApp(App[None]):
@@ -54,6 +61,8 @@ class ConsoleApp(App[None]):
         self.backend = backend
         self.refresh_seconds = refresh_seconds
         self.session: Session | None = None
+        self._client: Sync2BooksClient | None = None
+        self._client_opened = asyncio.Event()
         self.session_error: Sync2BooksError | None = None
         self.request_log: deque[RequestEvent] = deque(maxlen=REQUEST_LOG_SIZE)
         self._copy_to_system = copy_to_system
@@ -62,9 +71,19 @@ class ConsoleApp(App[None]):
 
     @property
     def client(self) -> Sync2BooksClient:
-        if self.session is None:
+        if self._client is None:
             raise RuntimeError("The session is not open yet")
-        return self.session.client
+        return self._client
+
+    async def opened_client(self) -> Sync2BooksClient:
+        """The client as soon as it exists, before the session is confirmed:
+        a screen's first page can load alongside the session's own requests."""
+        await self._client_opened.wait()
+        return self.client
+
+    def _opened(self, client: Sync2BooksClient) -> None:
+        self._client = client
+        self._client_opened.set()
 
     @property
     def is_ready(self) -> bool:
@@ -88,6 +107,8 @@ class ConsoleApp(App[None]):
         self.environment = self.backend.preview()
         self.push_screen(CompaniesScreen())
         self.connect()
+        # Start-up is over by then, however it went (see `startup`).
+        self.set_timer(STARTUP_SECONDS, resume_gc)
 
     @work(exclusive=True, group="session")
     async def connect(self) -> None:
@@ -95,7 +116,9 @@ class ConsoleApp(App[None]):
         self.session_error = None
         self.session_state = "connecting"
         try:
-            session = await open_session(self.backend, on_request=self.request_log.append)
+            session = await open_session(
+                self.backend, on_request=self.request_log.append, on_client=self._opened
+            )
         except Sync2BooksError as exc:
             self.session_error = exc
             self.session_state = "failed"
@@ -117,10 +140,15 @@ class ConsoleApp(App[None]):
     async def shutdown(self) -> None:
         """Close the client and stop the embedded sandbox (idempotent)."""
         self.workers.cancel_all()
-        if self.session is not None:
-            session, self.session = self.session, None
-            await session.client.aclose()
+        await self._close_client()
         await self.backend.close()
+
+    async def _close_client(self) -> None:
+        self.session = None
+        self._client_opened.clear()
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
 
     async def on_unmount(self) -> None:
         await self.shutdown()
@@ -202,6 +230,7 @@ class ConsoleApp(App[None]):
             self.push_screen(HelpScreen(self.screen))
 
 
-def make_app(settings: Settings) -> ConsoleApp:
-    """The one factory the command line and the tests share."""
-    return ConsoleApp(backend_for(settings), refresh_seconds=settings.refresh_seconds)
+def make_app(settings: Settings, sandbox: SandboxProcess | None = None) -> ConsoleApp:
+    """The one factory the command line and the tests share; `sandbox` is the
+    embedded sandbox's process if already started."""
+    return ConsoleApp(backend_for(settings, sandbox), refresh_seconds=settings.refresh_seconds)

@@ -7,11 +7,14 @@ import sys
 from pathlib import Path
 
 from s2b_tui import __version__
-from s2b_tui.api.errors import InvalidApiKeyError
-from s2b_tui.config import DEFAULT_REFRESH_SECONDS, Settings, SettingsError
+from s2b_tui.startup import pause_gc, resume_gc
+
+# Everything else is imported in `main`, once garbage collection is paused.
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from s2b_tui.config import DEFAULT_REFRESH_SECONDS
+
     parser = argparse.ArgumentParser(
         prog="s2b-tui",
         description=(
@@ -53,12 +56,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    pause_gc()  # resumed once the first screen is up (`ConsoleApp`), or here
+    try:
+        return _main(argv)
+    finally:
+        resume_gc()
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "sandbox":
         from s2b_tui.sandbox.cli import run as run_sandbox
 
+        resume_gc()  # a server runs for hours: collect as usual
         return run_sandbox(args)
+    from s2b_tui.config import Settings, SettingsError
+
     try:
         settings = Settings.resolve(
             base_url=args.base_url,
@@ -67,11 +81,30 @@ def main(argv: list[str] | None = None) -> int:
             refresh_seconds=args.refresh,
             read_only=args.read_only,
         )
-        from s2b_tui.app import make_app
-
-        app = make_app(settings)
-    except (SettingsError, InvalidApiKeyError, ValueError) as exc:
+    except (SettingsError, ValueError) as exc:
         print(f"s2b-tui: {exc}", file=sys.stderr)
         return 2
-    app.run()
-    return app.return_code or 0
+    sandbox = None
+    if settings.embedded_sandbox:
+        from s2b_tui.sandbox.process import SandboxProcess
+
+        # Started before the console loads: it gets ready on another core meanwhile.
+        sandbox = SandboxProcess(settings.sandbox_data_dir).start()
+    try:
+        # httpx imports its own command line (click, pygments) whenever they
+        # are installed, which costs start-up time; this process never uses
+        # it, and httpx does without it (`httpx.main` then says it is missing).
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
+        from s2b_tui.api.errors import InvalidApiKeyError
+        from s2b_tui.app import make_app
+
+        try:
+            app = make_app(settings, sandbox)
+        except (InvalidApiKeyError, ValueError) as exc:
+            print(f"s2b-tui: {exc}", file=sys.stderr)
+            return 2
+        app.run()
+        return app.return_code or 0
+    finally:
+        if sandbox is not None:
+            sandbox.stop()  # stopped by the console already, unless it failed first

@@ -10,11 +10,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
-from pydantic import SecretStr
 
-from s2b_tui.api.client import DEFAULT_BASE_URL
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 APP_NAME = "s2b-tui"
 DEFAULT_REFRESH_SECONDS = 2.0
@@ -75,5 +76,10 @@ class Settings:
                     "or drop --base-url to use the embedded sandbox."
                 )
             return cls(None, "", data, refresh, read_only)
+        # Only with a key: the embedded sandbox starts before these load (see cli).
+        from pydantic import SecretStr
+
+        from s2b_tui.api.client import DEFAULT_BASE_URL
+
         url = base_url or environ.get("S2B_BASE_URL") or DEFAULT_BASE_URL
         return cls(SecretStr(raw_key), url.rstrip("/"), data, refresh, read_only)

@@ -7,6 +7,7 @@ one against their own sandbox.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -25,7 +26,7 @@ from s2b_tui.api.client import RequestHook
 
 if TYPE_CHECKING:
     from s2b_tui.config import Settings
-    from s2b_tui.sandbox import EmbeddedSandbox
+    from s2b_tui.sandbox.process import SandboxProcess
 
 
 class EnvironmentKind(StrEnum):
@@ -74,6 +75,7 @@ class Backend:
         return None
 
     async def open_client(self, on_request: RequestHook | None) -> Sync2BooksClient:
+        """The client; the same one again when asked again (a retry)."""
         raise NotImplementedError
 
     async def close(self) -> None:
@@ -89,6 +91,7 @@ class RemoteBackend(Backend):
         self.api_key = api_key
         self.base_url = base_url
         self.read_only = read_only
+        self._client: Sync2BooksClient | None = None
 
     def describe(self) -> str:
         return f"connecting to {self.base_url}…"
@@ -98,18 +101,24 @@ class RemoteBackend(Backend):
         return _preview(self.api_key.is_live, host, self.api_key.masked, self.read_only)
 
     async def open_client(self, on_request: RequestHook | None) -> Sync2BooksClient:
-        return Sync2BooksClient(
-            self.api_key, self.base_url, on_request=on_request, read_only=self.read_only
-        )
+        if self._client is None:
+            self._client = Sync2BooksClient(
+                self.api_key, self.base_url, on_request=on_request, read_only=self.read_only
+            )
+        return self._client
 
 
 class EmbeddedSandboxBackend(Backend):
-    """Starts the sandbox in this process, on a free loopback port."""
+    """The sandbox in a child process, on a free loopback port. The command
+    line starts that process before the console loads (`process`)."""
 
-    def __init__(self, data_dir: Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self, data_dir: Path, *, process: SandboxProcess | None = None, read_only: bool = False
+    ) -> None:
         self.data_dir = data_dir
         self.read_only = read_only
-        self._sandbox: EmbeddedSandbox | None = None
+        self._process = process
+        self._client: Sync2BooksClient | None = None
 
     @property
     def embedded(self) -> bool:
@@ -118,27 +127,29 @@ class EmbeddedSandboxBackend(Backend):
     def describe(self) -> str:
         return "starting sandbox…"
 
-    def _start_sandbox(self) -> EmbeddedSandbox:
-        """In a thread: importing FastAPI and uvicorn (only when a sandbox is
-        used) and starting the server never block the console's event loop."""
-        from s2b_tui.sandbox import EmbeddedSandbox
-
-        return EmbeddedSandbox(self.data_dir).start()
-
     async def open_client(self, on_request: RequestHook | None) -> Sync2BooksClient:
-        if self._sandbox is None:
-            self._sandbox = await asyncio.to_thread(self._start_sandbox)
-        return Sync2BooksClient(
-            self._sandbox.api_key,
-            self._sandbox.base_url,
-            on_request=on_request,
-            read_only=self.read_only,
+        if self._client is not None:
+            return self._client
+        if self._process is None:
+            from s2b_tui.sandbox.process import SandboxProcess
+
+            self._process = SandboxProcess(self.data_dir).start()
+        process = self._process
+        try:
+            base_url, api_key = await asyncio.to_thread(process.wait_ready)
+        except BaseException:
+            self._process = None  # a retry starts a new one
+            raise
+        self._client = Sync2BooksClient(
+            api_key, base_url, on_request=on_request, read_only=self.read_only
         )
+        return self._client
 
     async def close(self) -> None:
-        if self._sandbox is not None:
-            sandbox, self._sandbox = self._sandbox, None
-            await asyncio.to_thread(sandbox.stop)
+        self._client = None  # closed by its user
+        if self._process is not None:
+            process, self._process = self._process, None
+            await asyncio.to_thread(process.stop)
 
 
 class ClientBackend(Backend):
@@ -167,25 +178,38 @@ def _preview(is_live: bool, host: str, masked_key: str, read_only: bool) -> Envi
     return Environment(kind, host, masked_key, read_only=read_only)
 
 
-def backend_for(settings: Settings) -> Backend:
+def backend_for(settings: Settings, sandbox: SandboxProcess | None = None) -> Backend:
+    """The backend `settings` describe; `sandbox`, the embedded sandbox if already started."""
     if settings.api_key is None:
-        return EmbeddedSandboxBackend(settings.sandbox_data_dir, read_only=settings.read_only)
+        return EmbeddedSandboxBackend(
+            settings.sandbox_data_dir, process=sandbox, read_only=settings.read_only
+        )
     return RemoteBackend(ApiKey(settings.api_key), settings.base_url, read_only=settings.read_only)
 
 
-async def open_session(backend: Backend, on_request: RequestHook | None = None) -> Session:
+async def open_session(
+    backend: Backend,
+    on_request: RequestHook | None = None,
+    on_client: Callable[[Sync2BooksClient], None] | None = None,
+) -> Session:
     """Open the client and learn where it is. Raises `Sync2BooksError` when the
-    API cannot be used (unreachable, key refused); the caller shows it."""
+    API cannot be used (unreachable, key refused); the caller shows it.
+
+    `on_client` gets the client as soon as it exists, so that a caller can
+    start its own first requests alongside these."""
     client = await backend.open_client(on_request)
-    sandbox: SandboxInfo | None = None
-    if not client.is_live:  # a sandbox refuses live keys: do not even ask
-        try:
-            sandbox = await client.sandbox.info()
-        except Sync2BooksError as exc:
-            if exc.status_code is None or exc.status_code in (401, 403):
-                raise  # unreachable, or the key is refused: nothing else will work
-            sandbox = None  # any other answer: not a sandbox
-    integrations, note = await _load_integrations(client)
+    if on_client is not None:
+        on_client(client)
+    # Both at once: one round trip, not two, before the console is ready.
+    probed, listed = await asyncio.gather(
+        _probe_sandbox(client), _load_integrations(client), return_exceptions=True
+    )
+    for outcome in (probed, listed):  # the probe's error first: it says more
+        if isinstance(outcome, BaseException):
+            raise outcome
+    assert not isinstance(probed, BaseException) and not isinstance(listed, BaseException)
+    sandbox = probed
+    integrations, note = listed
     if sandbox is not None:
         kind = EnvironmentKind.SANDBOX
     elif client.is_live:
@@ -200,6 +224,18 @@ async def open_session(backend: Backend, on_request: RequestHook | None = None) 
         embedded=backend.embedded,
     )
     return Session(client, environment, sandbox, integrations, note)
+
+
+async def _probe_sandbox(client: Sync2BooksClient) -> SandboxInfo | None:
+    """The sandbox's description, or None when the API is not a sandbox."""
+    if client.is_live:  # a sandbox refuses live keys: do not even ask
+        return None
+    try:
+        return await client.sandbox.info()
+    except Sync2BooksError as exc:
+        if exc.status_code is None or exc.status_code in (401, 403):
+            raise  # unreachable, or the key is refused: nothing else will work
+        return None  # any other answer: not a sandbox
 
 
 async def _load_integrations(client: Sync2BooksClient) -> tuple[list[Integration], str | None]:

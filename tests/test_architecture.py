@@ -22,3 +22,19 @@ def test_textual_import_check_would_catch_a_leak():
     code = "import sys, s2b_tui.app\nassert 'textual' in sys.modules\n"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_embedded_sandbox_starts_before_anything_heavy_loads():
+    """`s2b-tui` starts its sandbox's process first, so that it gets ready on
+    another core while the console loads: nothing before that may import the
+    console's or the server's libraries."""
+    code = (
+        "import sys, s2b_tui.cli, s2b_tui.sandbox.process\n"
+        "from s2b_tui.config import Settings\n"
+        "assert Settings.resolve(environ={}).embedded_sandbox\n"
+        "heavy = ('textual', 'httpx', 'pydantic', 'fastapi', 'uvicorn', 'starlette')\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

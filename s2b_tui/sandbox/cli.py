@@ -6,7 +6,7 @@ import argparse
 from datetime import timedelta
 from pathlib import Path
 
-from s2b_tui.sandbox.store import DEFAULT_LINK_TTL
+from s2b_tui.sandbox.common import DEFAULT_LINK_TTL
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787

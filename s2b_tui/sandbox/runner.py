@@ -20,16 +20,13 @@ from types import TracebackType
 
 import uvicorn
 
+from s2b_tui.sandbox.common import DEFAULT_LINK_TTL, SandboxStartError
 from s2b_tui.sandbox.server import create_app
-from s2b_tui.sandbox.store import DEFAULT_LINK_TTL, SandboxStore
+from s2b_tui.sandbox.store import SandboxStore
 
 START_TIMEOUT = 10.0
 # Requests still running at stop() (e.g. an injected delay) get this long.
 _GRACEFUL_SHUTDOWN_SECONDS = 2
-
-
-class SandboxStartError(RuntimeError):
-    """The sandbox could not start: the message says why."""
 
 
 class EmbeddedSandbox:

@@ -31,10 +31,10 @@ from typing import NamedTuple
 
 from s2b_tui.api.keys import KEY_PATTERN
 from s2b_tui.api.models import INTEGRATION_NAMES, AuthorizationStatus, ConnectionStatus
+from s2b_tui.sandbox.common import DEFAULT_LINK_TTL
 
 DB_FILE = "sandbox.db"
 KEY_FILE = "api-key"
-DEFAULT_LINK_TTL = timedelta(minutes=60)
 #: How long a stored idempotent reply is kept (API.md, Idempotency).
 IDEMPOTENCY_TTL = timedelta(hours=24)
 #: An in-flight idempotency row older than this belongs to a request whose

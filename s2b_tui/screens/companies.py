@@ -93,6 +93,7 @@ class CompaniesScreen(Screen):
         self.total_pages = 1
         self._debounce: Timer | None = None
         self._shown_view: ListView | None = None
+        self._loading = False
 
     def compose(self) -> ComposeResult:
         yield EnvironmentBar("Companies")
@@ -122,13 +123,16 @@ class CompaniesScreen(Screen):
         self.refresh_bindings()
         if state == "connecting":
             self._show_message(self.app.backend.describe())
+            if self._shown_view is None:
+                self.load()  # as soon as the client exists (see `load`)
         elif state == "failed":
+            self._shown_view = None  # what an early load showed is hidden: reload when ready
             error = self.app.session_error
             self._show_message(
                 f"Could not connect.\n\n{error}\n\nPress r to try again, or ctrl+q to quit.",
                 problem=True,
             )
-        else:
+        elif not (self._loading or self._shown_view):
             self.load()
 
     def _show_message(self, text: str, *, problem: bool = False) -> None:
@@ -155,22 +159,35 @@ class CompaniesScreen(Screen):
 
     @work(exclusive=True, group="companies")
     async def load(self) -> None:
-        """Fetch the page `self.view` describes; a newer load cancels this one."""
+        """Fetch the page `self.view` describes; a newer load cancels this one.
+
+        The first load starts while the session is still being confirmed: the
+        list then arrives with it rather than one round trip after it. Until
+        the session is ready, a failure is left to the session to explain."""
+        self._loading = True
+        try:
+            await self._load()
+        finally:
+            self._loading = False
+
+    async def _load(self) -> None:
         view = self.view
         info = self.query_one("#page-info", Static)
         info.update("loading companies…")
+        client = await self.app.opened_client()
         try:
-            page = await self.app.client.list_companies(
+            page = await client.list_companies(
                 page=view.page, page_size=PAGE_SIZE, query=view.query or None, order_by=view.order
             )
         except Sync2BooksError as exc:
-            self.app.show_error("load companies", exc)
-            info.update(self._describe_page() + " · load failed (r to retry)")
+            if self.app.is_ready:
+                self.app.show_error("load companies", exc)
+                info.update(self._describe_page() + " · load failed (r to retry)")
             return
         if page.results == [] and view.page > 1 and page.total_results > 0:
             # The list shrank under us: go to its last page instead of a blank one.
             self.view = replace(view, page=page.total_pages)
-            self.load()
+            await self._load()
             return
         self.total_results = page.total_results
         self.total_pages = page.total_pages

@@ -1,0 +1,74 @@
+"""Start-up: the first page is asked for alongside the session's own
+requests, and a failure before the session is confirmed is explained once."""
+
+from __future__ import annotations
+
+import gc
+import time
+
+import httpx
+
+from s2b_tui.startup import pause_gc, resume_gc
+from tests.console.conftest import make_client
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """The real transport, noting when each request started and ended."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.spans: dict[str, tuple[float, float]] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        started = time.perf_counter()
+        response = await self.inner.handle_async_request(request)
+        await response.aread()
+        self.spans.setdefault(request.url.path.rsplit("/v1/", 1)[1], (started, time.perf_counter()))
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_first_page_is_asked_for_with_the_session_not_after_it(open_console, sandbox):
+    transport = RecordingTransport()
+    client = make_client(sandbox, transport=transport)
+    async with open_console(client=client) as console:
+        await console.wait_for(lambda: "companies" in transport.spans, what="the first page")
+        spans = transport.spans
+        # All three were in flight together: none waited for another to finish.
+        starts = [spans[p][0] for p in ("sandbox", "integrations", "companies")]
+        ends = [spans[p][1] for p in ("sandbox", "integrations", "companies")]
+        assert max(starts) < min(ends), spans
+        assert console.app.session_state == "ready"
+
+
+async def test_a_refused_key_is_explained_once(open_console, sandbox):
+    other = sandbox.store.issue_key()
+    sandbox.store.revoke_key(other)
+    client = make_client(sandbox)
+    client = type(client)(other, sandbox.base_url)
+    async with open_console(client=client, ready=False) as console:
+        await console.wait_for(lambda: console.app.session_state == "failed")
+        await console.pilot.pause(0.3)  # the first page's request has failed too by now
+        assert "revoked" in console.widget_text("#message").lower()
+        assert console.notifications == []  # the message says it; no notice repeats it
+
+
+def test_garbage_collection_resumes_only_if_start_up_paused_it():
+    assert gc.isenabled()
+    resume_gc()  # not paused: nothing to do
+    assert gc.isenabled()
+    pause_gc()
+    try:
+        assert not gc.isenabled()
+        pause_gc()  # twice: still one pause
+    finally:
+        resume_gc()
+    assert gc.isenabled()
+    gc.disable()  # paused by someone else: not ours to resume
+    try:
+        resume_gc()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
