@@ -13,12 +13,13 @@ from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from s2b_tui.api import Authorization, AuthorizationStatus, Company, NotFoundError, Sync2BooksError
 from s2b_tui.desktop import open_in_browser
 from s2b_tui.display import format_time, one_line, safe_text
 from s2b_tui.widgets.environment_bar import EnvironmentBar
+from s2b_tui.widgets.key_footer import KeyFooter
 from s2b_tui.widgets.qr_code import QRCode
 
 WATCH_SECONDS = 1.0
@@ -84,7 +85,7 @@ class AuthorizationScreen(Screen):
                     id="auth-keys",
                 )
             yield QRCode(self.authorization.auth_url, id="qr")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         url = self.authorization.auth_url

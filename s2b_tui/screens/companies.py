@@ -12,11 +12,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from s2b_tui.api import Company, CompanyOrder, NotFoundError, Sync2BooksError
 from s2b_tui.display import connection_summary, format_time, one_line, safe_text, short_id
 from s2b_tui.widgets.environment_bar import EnvironmentBar
+from s2b_tui.widgets.key_footer import KeyFooter
 from s2b_tui.widgets.keyed_table import KeyedTable
 
 PAGE_SIZE = 50
@@ -107,7 +108,7 @@ class CompaniesScreen(Screen):
         table.add_column("Id", key="id")
         yield table
         yield Static("", id="message", classes="message")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.watch(self.app, "session_state", self._session_changed, init=True)

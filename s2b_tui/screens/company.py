@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from s2b_tui.api import (
     Authorization,
@@ -39,6 +39,7 @@ from s2b_tui.display import (
     status_text,
 )
 from s2b_tui.widgets.environment_bar import EnvironmentBar
+from s2b_tui.widgets.key_footer import KeyFooter
 from s2b_tui.widgets.keyed_table import KeyedTable
 
 HIGHLIGHT_SECONDS = 3.0
@@ -140,7 +141,7 @@ class CompanyScreen(Screen):
         yield table
         yield Static("", id="connection-detail")
         yield Static("", id="message", classes="message")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._show_company()

@@ -42,6 +42,7 @@ class Console:
 
     async def type(self, text: str) -> None:
         await self.pilot.press(*[c if c != " " else "space" for c in text])
+        await self.pilot.pause()  # as `press`: the app has acted on the last key
 
     def notified(self, fragment: str) -> bool:
         return any(fragment in n for n in self.notifications)
@@ -113,6 +114,11 @@ def open_console(sandbox, no_system_clipboard):
             console = Console(app, pilot, notifications)
             if ready:
                 await console.wait_for(lambda: app.session_state == "ready", what="session")
+                # And the first page is shown: what a test adds next is not in it.
+                await console.wait_for(
+                    lambda: console.widget_text("#page-info").startswith("page "),
+                    what="the first page",
+                )
             yield console
             await app.shutdown()
             await asyncio.sleep(0)

@@ -120,7 +120,7 @@ async def test_delete_requires_typing_the_name(open_console):
         await console.press("enter")
         assert console.screen is dialog  # not accepted
         await console.type(" Ltd")
-        assert not dialog.query_one("#confirm").disabled
+        await console.wait_for(lambda: not dialog.query_one("#confirm").disabled, what="enabled")
         await console.press("enter")
         await console.wait_for(lambda: names(console) == ["Keep Me"], what="deleted")
         assert console.notified("Deleted “Delete Me Ltd”")
