@@ -140,15 +140,12 @@ class ConsoleApp(App[None]):
     async def shutdown(self) -> None:
         """Close the client and stop the embedded sandbox (idempotent)."""
         self.workers.cancel_all()
-        await self._close_client()
-        await self.backend.close()
-
-    async def _close_client(self) -> None:
         self.session = None
         self._client_opened.clear()
         if self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
+        await self.backend.close()
 
     async def on_unmount(self) -> None:
         await self.shutdown()

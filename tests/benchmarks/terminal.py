@@ -63,6 +63,16 @@ class Exit:
     peak_rss_bytes: int
 
 
+@dataclass(frozen=True)
+class PeakRss:
+    #: One per process: the program first, then its descendants.
+    processes: tuple[int, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(self.processes)
+
+
 class Terminal:
     """`argv` running in a `cols` x `rows` pseudo-terminal."""
 
@@ -165,11 +175,37 @@ class Terminal:
 
     # -- the process ---------------------------------------------------------
 
+    def process_tree(self) -> list[int]:
+        """The program's pid, then those of its living descendants (the
+        console's embedded sandbox runs in a child process)."""
+        pids = [self.pid]
+        for pid in pids:  # grows while it is walked
+            with contextlib.suppress(OSError):
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as children:
+                        pids.extend(int(child) for child in children.read().split())
+        return pids
+
     def cpu_seconds(self) -> float:
-        """User plus system CPU time the program has used so far."""
-        with open(f"/proc/{self.pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User plus system CPU time the program and its descendants have used so far."""
+        ticks = 0
+        for pid in self.process_tree():
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def peak_rss_bytes(self) -> PeakRss:
+        """The peak resident set sizes of the program and its living
+        descendants; their sum bounds their peak together from above."""
+        peaks = []
+        for pid in self.process_tree():
+            path = f"/proc/{pid}/status"
+            with contextlib.suppress(OSError), open(path, encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        peaks.append(int(line.split()[1]) * 1024)
+        return PeakRss(tuple(peaks))
 
     def quit(self, keys: str = CTRL_Q, timeout: float = 10.0) -> Exit:
         """Ask the program to quit with `keys`; end it if it does not."""
