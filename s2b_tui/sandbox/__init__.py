@@ -5,7 +5,7 @@
 `s2b-tui sandbox serve` in the foreground. Never imports Textual.
 
 The names below load on first use, so a console talking to a remote API never
-pays for importing FastAPI and uvicorn.
+pays for importing Starlette and uvicorn.
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     """Run the parsed `sandbox` command; returns the exit code."""
-    # Imported here: FastAPI and uvicorn load only when the sandbox runs.
+    # Imported here: Starlette and uvicorn load only when the sandbox runs.
     from s2b_tui.sandbox.runner import serve
 
     data_dir = args.data_dir

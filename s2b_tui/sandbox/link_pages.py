@@ -5,6 +5,9 @@ authorization link is the consent page standing in for the accounting
 software's OAuth screen. No API key here: the unguessable token in the URL
 is the credential. Pages are self-contained (inline CSS, no scripts) and
 every value shown is HTML-escaped.
+
+The pages are plain Starlette endpoints; `PAGES` lists them for
+`server.create_app`, which serves them outside the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from datetime import datetime
 from html import escape
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from s2b_tui.api.models import INTEGRATION_NAMES, AuthorizationStatus, ConnectionStatus
 from s2b_tui.sandbox.store import (
@@ -25,8 +28,6 @@ from s2b_tui.sandbox.store import (
     NotFound,
     SandboxStore,
 )
-
-router = APIRouter(include_in_schema=False)
 
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -208,9 +209,8 @@ def _store(request: Request) -> SandboxStore:
     return request.app.state.store
 
 
-@router.get("/link/{token}")
-async def show_link(token: str, request: Request) -> Response:
-    target = _store(request).resolve_link(token)
+async def show_link(request: Request) -> Response:
+    target = _store(request).resolve_link(request.path_params["token"])
     if target is None:
         return _not_found()
     authorization = target.authorization
@@ -221,15 +221,14 @@ async def show_link(token: str, request: Request) -> Response:
     return HTMLResponse(consent_page(target.company, authorization), headers=_HEADERS)
 
 
-@router.post("/link/{token}")
-async def submit_link(token: str, request: Request) -> Response:
+async def submit_link(request: Request) -> Response:
     """A company link takes `integrationKey` (and optionally `decision`);
     an authorization link takes `decision=allow|deny`."""
     form = await _read_form(request)
     if isinstance(form, Response):
         return form
     store = _store(request)
-    target = store.resolve_link(token)
+    target = store.resolve_link(request.path_params["token"])
     if target is None:
         return _not_found()
     authorization = target.authorization
@@ -277,3 +276,10 @@ async def _read_form(request: Request) -> dict[str, str] | Response:
     except (UnicodeDecodeError, ValueError):
         return _bad_form("The form could not be read.")
     return {name: values[0] for name, values in fields.items()}
+
+
+#: (method, path, endpoint) of every page.
+PAGES = (
+    ("GET", "/link/{token}", show_link),
+    ("POST", "/link/{token}", submit_link),
+)

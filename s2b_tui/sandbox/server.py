@@ -1,4 +1,4 @@
-"""The sandbox's HTTP API: API.md implemented with FastAPI over `SandboxStore`.
+"""The sandbox's HTTP API: API.md implemented with Starlette over `SandboxStore`.
 
 Layers, outermost first (each a plain ASGI middleware):
 
@@ -8,7 +8,10 @@ Layers, outermost first (each a plain ASGI middleware):
 4. injected faults (errors before the handler, latency after it);
 5. idempotency (replays, conflicts), stored in SQLite.
 
-Then the FastAPI routes, which call the store directly: SQLite answers in
+Then the routes. Each API operation is one `Operation` in `OPERATIONS`:
+one generic endpoint parses its path, query and JSON body (pydantic
+models), calls its handler and serialises the reply, and the same table
+makes /openapi.json. Handlers call the store directly: SQLite answers in
 well under a millisecond for everything but seeding, which runs in a thread.
 """
 
@@ -16,19 +19,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import random
+import re
 import sqlite3
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Security
-from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -36,11 +37,18 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    ValidationError,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import models_json_schema
 from pydantic_core import PydanticCustomError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from s2b_tui import __version__
@@ -193,7 +201,7 @@ def _field_message(error: dict) -> str:
         "float_parsing": "must be a number",
         "finite_number": "must be a finite number",
         "bool_type": "must be true or false",
-        "model_attributes_type": "must be a JSON object",
+        "model_type": "must be a JSON object",
         "dict_type": "must be a JSON object",
     }
     if kind in messages:
@@ -211,18 +219,12 @@ def _field_message(error: dict) -> str:
     return error["msg"]  # our own validators' messages are already clauses
 
 
-def _validation_error(exc: RequestValidationError) -> ApiError:
-    errors = list(exc.errors())
-    for error in errors:
-        if error["type"] == "json_invalid":
-            return ApiError(400, "Request body is not valid JSON")
-        if error["loc"] == ("body",) and isinstance(error.get("input"), bytes):
-            # FastAPI hands over raw bytes when the Content-Type is not JSON.
-            return ApiError(400, "Request body must be JSON (Content-Type: application/json)")
-    problems = [
-        FieldError(field=_field_name(tuple(e["loc"])), message=_field_message(e)) for e in errors
+def _field_errors(where: str, exc: ValidationError) -> list[FieldError]:
+    """pydantic's errors in the query or the body (`where`), as field errors."""
+    return [
+        FieldError(field=_field_name((where, *e["loc"])), message=_field_message(e))
+        for e in exc.errors()
     ]
-    return ApiError.invalid(problems)
 
 
 def _store_error_status(exc: Exception) -> int:
@@ -240,29 +242,25 @@ def _busy() -> ApiError:
 
 
 async def _handle(request: Request, exc: Exception) -> Response:
-    """One exception handler for everything FastAPI raises or we raise."""
-    scope = request.scope
+    """One exception handler for what the routes raise, and for Starlette's
+    404 (no route) and 405 (a route, but not for this method)."""
     if isinstance(exc, ApiError):
         error = exc
-    elif isinstance(exc, BodyTooLarge):
-        error = _too_large()
-    elif isinstance(exc, RequestValidationError):
-        error = _validation_error(exc)
     elif isinstance(exc, NotFound | Conflict | Gone):
         error = ApiError(_store_error_status(exc), str(exc))
     elif _is_busy(exc):
         error = _busy()
     elif isinstance(exc, StarletteHTTPException):
         phrase = HTTPStatus(exc.status_code).phrase.capitalize()
-        message = {
-            404: "No such endpoint",
-            # FastAPI's answer to a body json.loads gave up on, other than bad syntax.
-            400: "Request body could not be read as JSON (nested too deeply, or a number too long)",
-        }.get(exc.status_code, phrase)
+        message = "No such endpoint" if exc.status_code == 404 else phrase
         error = ApiError(exc.status_code, message, headers=dict(exc.headers or {}))
     else:
         raise exc
-    return error_response(scope, error)
+    return error_response(request.scope, error)
+
+
+# The exceptions `_handle` answers (a sqlite3.OperationalError only when busy).
+_HANDLED = (ApiError, NotFound, Conflict, Gone, sqlite3.OperationalError, StarletteHTTPException)
 
 
 # ============================================================ middleware
@@ -306,12 +304,8 @@ class CorrelationMiddleware:
             await error_response(scope, error)(scope, receive, send_with_id)
 
 
-class BodyTooLarge(StarletteHTTPException):
-    """Raised from `receive`. An HTTPException, so FastAPI passes it on
-    instead of turning it into a 400 while it reads a body."""
-
-    def __init__(self) -> None:
-        super().__init__(413)
+class BodyTooLarge(Exception):
+    """Raised from `receive`; `BodyLimitMiddleware` answers it with a 413."""
 
 
 def _too_large(limit: int = MAX_BODY_BYTES) -> ApiError:
@@ -494,6 +488,9 @@ class FaultMiddleware:
         await self.app(scope, receive, late_send)
 
 
+_IDEMPOTENT_METHODS = ("POST", "PATCH")
+
+
 class IdempotencyMiddleware:
     """API.md, Idempotency: POST and PATCH with an `Idempotency-Key` run once
     per (API key, idempotency key); later tries get the stored reply."""
@@ -504,7 +501,7 @@ class IdempotencyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key_bytes = None
-        if scope["type"] == "http" and scope["method"] in ("POST", "PATCH"):
+        if scope["type"] == "http" and scope["method"] in _IDEMPOTENT_METHODS:
             key_bytes = dict(scope["headers"]).get(b"idempotency-key")
         # Only authenticated API calls get here with a key digest.
         if key_bytes is None or "key_digest" not in scope.get("state", {}):
@@ -691,6 +688,28 @@ class SeedResult(BaseModel):
     created: int
 
 
+# ===================================================== query parameters
+# Read leniently: "2" is 2, the last of a repeated parameter wins, and
+# unknown parameters are ignored.
+
+
+class PageQuery(BaseModel):
+    """The parameters of a list: which page, and how big."""
+
+    page: int = Field(1, ge=1, description="1-based")
+    page_size: int = Field(50, alias="pageSize", ge=1, le=PAGE_SIZE_MAX)
+
+
+class CompanyQuery(PageQuery):
+    search: str | None = Field(
+        None,
+        alias="query",
+        max_length=200,
+        description="case-insensitive substring of the name, or an id",
+    )
+    order_by: CompanyOrder = Field(CompanyOrder.CREATED_DESC, alias="orderBy")
+
+
 # ============================================================ converting
 
 
@@ -764,9 +783,7 @@ def authorization_model(record: AuthorizationRecord, origin: str) -> Authorizati
 # ================================================================ routes
 
 
-async def _store(request: Request) -> SandboxStore:
-    # async: FastAPI runs a plain `def` dependency in its thread pool, and
-    # under load that hop cost more than a small page's whole query.
+def _store(request: Request) -> SandboxStore:
     return request.app.state.store
 
 
@@ -774,44 +791,152 @@ def _faults(request: Request) -> FaultState:
     return request.app.state.faults
 
 
-_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="ApiKey",
-    bearerFormat="sk_test_…",
-    description="The sandbox's key, printed by `s2b-tui sandbox serve`.",
-)
-
-
-async def _api_key(
-    request: Request,
-    _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-) -> str:
-    """The caller's key digest. AuthMiddleware has checked the key already;
-    this declares the scheme in OpenAPI and refuses anything that slipped by."""
-    digest = request.scope.get("state", {}).get("key_digest")
-    if digest is None:
-        raise ApiError(401, "Missing API key", headers={"WWW-Authenticate": "Bearer"})
-    return digest
-
-
-StoreDep = Annotated[SandboxStore, Depends(_store)]
-CompanyId = Annotated[str, Path(alias="companyId")]
-ConnectionId = Annotated[str, Path(alias="connectionId")]
-PageNumber = Annotated[int, Query(ge=1, description="1-based")]
-PageSize = Annotated[int, Query(alias="pageSize", ge=1, le=PAGE_SIZE_MAX)]
-
-_IDEMPOTENT = {
-    "parameters": [
+def _page(item: type[BaseModel], results: list[dict], query: PageQuery, total: int) -> Page:
+    return Page[item].model_validate(
         {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "required": False,
-            "description": "Run this request at most once; a retry gets the stored reply.",
-            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[ -~]+$"},
+            "results": results,
+            "page_number": query.page,
+            "page_size": query.page_size,
+            "total_results": total,
         }
-    ]
-}
-_RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
+    )
+
+
+# Handlers get the request, the path's parameters in order, then `query=`
+# and `body=` when their operation has them. Path parameters are strings.
+
+
+async def list_integrations(request: Request) -> IntegrationList:
+    return IntegrationList(
+        results=[Integration(key=key, name=name) for key, name in INTEGRATION_NAMES.items()]
+    )
+
+
+async def create_company(request: Request, body: CreateCompanyRequest) -> Company:
+    record = _store(request).create_company(body.name, body.description)
+    return company_model(record, _origin(request))
+
+
+async def list_companies(request: Request, query: CompanyQuery) -> Page[Company]:
+    if query.search is not None and has_control_characters(query.search):
+        raise ApiError.invalid(
+            [FieldError(field="query", message="must not contain control characters")]
+        )
+    records, total = _store(request).list_companies(
+        page=query.page, page_size=query.page_size, query=query.search, order_by=query.order_by
+    )
+    origin = _origin(request)
+    return _page(Company, [company_fields(r, origin) for r in records], query, total)
+
+
+async def get_company(request: Request, company_id: str) -> Company:
+    return company_model(_store(request).get_company(company_id), _origin(request))
+
+
+async def delete_company(request: Request, company_id: str) -> None:
+    _store(request).delete_company(company_id)
+
+
+async def create_connection(
+    request: Request, company_id: str, body: CreateConnectionRequest
+) -> Authorization:
+    record = _store(request).start_authorization(company_id, body.integration_key)
+    return authorization_model(record, _origin(request))
+
+
+async def list_connections(request: Request, company_id: str, query: PageQuery) -> Page[Connection]:
+    records, total = _store(request).list_connections(
+        company_id, page=query.page, page_size=query.page_size
+    )
+    return _page(Connection, [connection_fields(r) for r in records], query, total)
+
+
+async def get_connection(request: Request, company_id: str, connection_id: str) -> Connection:
+    return connection_model(_store(request).get_connection(company_id, connection_id))
+
+
+async def unlink_connection(
+    request: Request, company_id: str, connection_id: str, body: UpdateConnectionRequest
+) -> Connection:
+    return connection_model(_store(request).disconnect(company_id, connection_id))
+
+
+async def reauthorize_connection(
+    request: Request, company_id: str, connection_id: str
+) -> Authorization:
+    record = _store(request).reauthorize(company_id, connection_id)
+    return authorization_model(record, _origin(request))
+
+
+async def delete_connection(request: Request, company_id: str, connection_id: str) -> None:
+    _store(request).delete_connection(company_id, connection_id)
+
+
+async def get_authorization(
+    request: Request, company_id: str, authorization_id: str
+) -> Authorization:
+    record = _store(request).get_authorization(company_id, authorization_id)
+    return authorization_model(record, _origin(request))
+
+
+# ---------------------------------------------------- sandbox QA endpoints
+
+
+async def sandbox_info(request: Request) -> SandboxInfo:
+    return SandboxInfo(
+        sandbox=True,
+        version=request.app.version,
+        link_ttl_seconds=int(_store(request).link_ttl.total_seconds()),
+        faults=_faults(request).settings.model_dump(mode="json", by_alias=True),
+    )
+
+
+async def set_faults(request: Request, body: FaultSettings) -> FaultSettings:
+    _faults(request).settings = body
+    return body
+
+
+async def simulate(
+    request: Request, company_id: str, connection_id: str, body: SimulateRequest
+) -> Connection:
+    if body.status != ConnectionStatus.ERROR and (body.error_code or body.message):
+        field_name = "errorCode" if body.error_code else "message"
+        raise ApiError.invalid(
+            [FieldError(field=field_name, message="applies only to status ERROR")]
+        )
+    record = _store(request).simulate(
+        company_id,
+        connection_id,
+        body.status,
+        error_code=body.error_code,
+        error_message=body.message,
+    )
+    return connection_model(record)
+
+
+async def complete_authorization(
+    request: Request, authorization_id: str, body: CompleteRequest
+) -> Authorization:
+    record = _store(request).complete_authorization(
+        authorization_id, allow=body.decision == "allow"
+    )
+    return authorization_model(record, _origin(request))
+
+
+async def seed(request: Request, body: SeedRequest) -> SeedResult:
+    # In a worker thread: 100,000 companies take seconds, and the event loop
+    # keeps answering meanwhile.
+    created = await run_in_threadpool(
+        _store(request).seed,
+        body.companies,
+        connections_per_company=body.connections_per_company,
+        seed=body.seed,
+    )
+    return SeedResult(created=created)
+
+
+# ------------------------------------------------------------ operations
+
 # Every error status an operation can answer, each with the API.md error body,
 # so generated tests (schemathesis) can check that nothing else comes back.
 # Injected faults (`PUT /sandbox/faults`) are the one exception: they answer
@@ -835,337 +960,355 @@ _ANY_CALL = (401, 413, 429, 500, 503)
 _JSON_BODY = (400, 409, 422)
 
 
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+@dataclass(frozen=True)
+class Operation:
+    """One API operation: its route, what its endpoint reads and answers,
+    and so what /openapi.json says about it."""
+
+    method: str
+    path: str  # under /v1, parameters in braces
+    handler: Callable[..., Awaitable[BaseModel | None]]
+    tag: str
+    response: type[BaseModel] | None  # None: 204 No Content
+    status: int = 200
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    errors: tuple[int, ...] = ()  # besides _ANY_CALL's
+
+    async def endpoint(self, request: Request) -> Response:
+        """Parse, call the handler, serialise (pydantic's JSON, by alias, nulls included)."""
+        if "key_digest" not in request.scope.get("state", {}):
+            # AuthMiddleware checked the key already: refuse anything that slipped by.
+            raise ApiError(401, "Missing API key", headers={"WWW-Authenticate": "Bearer"})
+        inputs: dict[str, BaseModel] = {}
+        if self.query is not None:
+            inputs["query"] = _parse("query", self.query, dict(request.query_params))
+        if self.body is not None:
+            inputs["body"] = _parse("body", self.body, await _json_body(request))
+        result = await self.handler(request, *request.path_params.values(), **inputs)
+        if result is None:
+            return Response(status_code=self.status)
+        return Response(
+            result.model_dump_json(by_alias=True),
+            status_code=self.status,
+            media_type="application/json",
+        )
+
+
+OPERATIONS = (
+    Operation("GET", "/integrations", list_integrations, "integrations", IntegrationList),
+    Operation(
+        "POST",
+        "/companies",
+        create_company,
+        "companies",
+        Company,
+        status=201,
+        body=CreateCompanyRequest,
+        errors=_JSON_BODY,
+    ),
+    Operation(
+        "GET",
+        "/companies",
+        list_companies,
+        "companies",
+        Page[Company],
+        query=CompanyQuery,
+        errors=(422,),
+    ),
+    Operation("GET", "/companies/{companyId}", get_company, "companies", Company, errors=(404,)),
+    Operation(
+        "DELETE",
+        "/companies/{companyId}",
+        delete_company,
+        "companies",
+        None,
+        status=204,
+        errors=(404,),
+    ),
+    Operation(
+        "POST",
+        "/companies/{companyId}/connections",
+        create_connection,
+        "connections",
+        Authorization,
+        status=201,
+        body=CreateConnectionRequest,
+        errors=(404, *_JSON_BODY),
+    ),
+    Operation(
+        "GET",
+        "/companies/{companyId}/connections",
+        list_connections,
+        "connections",
+        Page[Connection],
+        query=PageQuery,
+        errors=(404, 422),
+    ),
+    Operation(
+        "GET",
+        "/companies/{companyId}/connections/{connectionId}",
+        get_connection,
+        "connections",
+        Connection,
+        errors=(404,),
+    ),
+    Operation(
+        "PATCH",
+        "/companies/{companyId}/connections/{connectionId}",
+        unlink_connection,
+        "connections",
+        Connection,
+        body=UpdateConnectionRequest,
+        errors=(404, *_JSON_BODY),
+    ),
+    Operation(
+        "POST",
+        "/companies/{companyId}/connections/{connectionId}/authorize",
+        reauthorize_connection,
+        "connections",
+        Authorization,
+        status=201,
+        errors=(404, 409, 422),
+    ),
+    Operation(
+        "DELETE",
+        "/companies/{companyId}/connections/{connectionId}",
+        delete_connection,
+        "connections",
+        None,
+        status=204,
+        errors=(404,),
+    ),
+    Operation(
+        "GET",
+        "/companies/{companyId}/authorizations/{authorizationId}",
+        get_authorization,
+        "connections",
+        Authorization,
+        errors=(404,),
+    ),
+    Operation("GET", "/sandbox", sandbox_info, "sandbox", SandboxInfo),
+    Operation(
+        "PUT",
+        "/sandbox/faults",
+        set_faults,
+        "sandbox",
+        FaultSettings,
+        body=FaultSettings,
+        errors=(400, 422),
+    ),
+    Operation(
+        "POST",
+        "/sandbox/companies/{companyId}/connections/{connectionId}/simulate",
+        simulate,
+        "sandbox",
+        Connection,
+        body=SimulateRequest,
+        errors=(404, *_JSON_BODY),
+    ),
+    Operation(
+        "POST",
+        "/sandbox/authorizations/{authorizationId}/complete",
+        complete_authorization,
+        "sandbox",
+        Authorization,
+        body=CompleteRequest,
+        errors=(404, 410, *_JSON_BODY),
+    ),
+    Operation(
+        "POST",
+        "/sandbox/seed",
+        seed,
+        "sandbox",
+        SeedResult,
+        body=SeedRequest,
+        errors=_JSON_BODY,
+    ),
+)
+
+
+def _parse(where: str, model: type[BaseModel], data: Any) -> BaseModel:
+    """`data` (the query or the body) validated by `model`, or a 422."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError.invalid(_field_errors(where, exc)) from None
+
+
+_UNREADABLE_JSON = (
+    "Request body could not be read as JSON (nested too deeply, or a number too long)"
+)
+
+
+async def _json_body(request: Request) -> Any:
+    """The body, parsed. A body without a Content-Type is read as JSON too,
+    as curl -d users expect; an empty one is a missing one."""
+    raw = await request.body()  # at most 1 MiB: BodyLimitMiddleware
+    if not raw:
+        raise ApiError.invalid([FieldError(field="body", message="is required")])
+    content_type = request.headers.get("content-type")
+    if content_type and not _is_json(content_type):
+        raise ApiError(400, "Request body must be JSON (Content-Type: application/json)")
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        raise ApiError(400, "Request body is not valid JSON") from None
+    except (ValueError, RecursionError):  # not UTF-8, 16 or 32; too deep; too long a number
+        raise ApiError(400, _UNREADABLE_JSON) from None
+
+
+def _is_json(content_type: str) -> bool:
+    """application/json or application/...+json, whatever its parameters."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type.count("/") != 1:
+        return False
+    main, sub = media_type.split("/")
+    return main == "application" and (sub == "json" or sub.endswith("+json"))
+
+
+# ================================================================ openapi
+
+_SCHEMAS = "#/components/schemas/{model}"
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Run this request at most once; a retry gets the stored reply.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[ -~]+$"},
+}
+_RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
+_API_KEY = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "sk_test_…",
+    "description": "The sandbox's key, printed by `s2b-tui sandbox serve`.",
+}
+
+
+def _errors(error_body: dict[str, Any], statuses: tuple[int, ...]) -> dict[str, Any]:
     """OpenAPI `responses` for these error statuses."""
-    responses: dict[int | str, dict[str, Any]] = {}
-    for status in sorted(statuses):
+    responses: dict[str, Any] = {}
+    for status in sorted(set(statuses)):
         response: dict[str, Any] = {
-            "model": ErrorBody,
             "description": _ERROR_DESCRIPTIONS[status],
+            "content": {"application/json": {"schema": error_body}},
         }
         if status in (429, 503):
             response["headers"] = _RETRY_AFTER
-        responses[status] = response
+        responses[str(status)] = response
     return responses
 
 
-api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(_api_key)], responses=_errors(*_ANY_CALL))
+def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[dict[str, Any]]:
+    """A query model's fields as OpenAPI parameters; the schemas they refer to
+    go into `schemas`."""
+    schema = model.model_json_schema(ref_template=_SCHEMAS)
+    schemas.update(schema.get("$defs", {}))
+    required = schema.get("required", [])
+    parameters = []
+    for name, field_schema in schema["properties"].items():
+        parameter = {"name": name, "in": "query", "required": name in required}
+        if "description" in field_schema:
+            parameter["description"] = field_schema["description"]
+        parameters.append({**parameter, "schema": field_schema})
+    return parameters
 
 
-@api.get("/integrations", response_model=IntegrationList, tags=["integrations"])
-async def list_integrations() -> IntegrationList:
-    return IntegrationList(
-        results=[Integration(key=key, name=name) for key, name in INTEGRATION_NAMES.items()]
-    )
-
-
-@api.post(
-    "/companies",
-    responses=_errors(*_JSON_BODY),
-    status_code=201,
-    response_model=Company,
-    tags=["companies"],
-    openapi_extra=_IDEMPOTENT,
-)
-async def create_company(body: CreateCompanyRequest, request: Request, store: StoreDep) -> Company:
-    record = store.create_company(body.name, body.description)
-    return company_model(record, _origin(request))
-
-
-@api.get("/companies", responses=_errors(422), response_model=Page[Company], tags=["companies"])
-async def list_companies(
-    request: Request,
-    store: StoreDep,
-    page: PageNumber = 1,
-    page_size: PageSize = 50,
-    query: Annotated[
-        str | None,
-        Query(max_length=200, description="case-insensitive substring of the name, or an id"),
-    ] = None,
-    order_by: Annotated[CompanyOrder, Query(alias="orderBy")] = CompanyOrder.CREATED_DESC,
-) -> Page[Company]:
-    if query is not None and has_control_characters(query):
-        raise ApiError.invalid(
-            [FieldError(field="query", message="must not contain control characters")]
-        )
-    records, total = store.list_companies(
-        page=page, page_size=page_size, query=query, order_by=order_by
-    )
-    origin = _origin(request)
-    return Page[Company].model_validate(
-        {
-            "results": [company_fields(r, origin) for r in records],
-            "page_number": page,
-            "page_size": page_size,
-            "total_results": total,
+def openapi_document(*, title: str, version: str, description: str) -> dict[str, Any]:
+    """The OpenAPI document of `OPERATIONS` (the Link pages are not in it)."""
+    models = [(op.body, "validation") for op in OPERATIONS if op.body is not None]
+    models += [(op.response, "serialization") for op in OPERATIONS if op.response is not None]
+    models.append((ErrorBody, "serialization"))
+    refs, definitions = models_json_schema(list(dict.fromkeys(models)), ref_template=_SCHEMAS)
+    schemas = definitions.get("$defs", {})
+    error_body = refs[(ErrorBody, "serialization")]
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        parameters: list[dict[str, Any]] = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in re.findall(r"\{(\w+)\}", op.path)
+        ]
+        if op.query is not None:
+            parameters += _query_parameters(op.query, schemas)
+        if op.method in _IDEMPOTENT_METHODS:
+            parameters.append(_IDEMPOTENCY_KEY)
+        success: dict[str, Any] = {"description": "Successful Response"}
+        if op.response is not None:
+            schema = refs[(op.response, "serialization")]
+            success["content"] = {"application/json": {"schema": schema}}
+        operation: dict[str, Any] = {
+            "tags": [op.tag],
+            "summary": op.handler.__name__.replace("_", " ").capitalize(),
+            "operationId": op.handler.__name__,
         }
-    )
-
-
-@api.get(
-    "/companies/{companyId}", responses=_errors(404), response_model=Company, tags=["companies"]
-)
-async def get_company(company_id: CompanyId, request: Request, store: StoreDep) -> Company:
-    return company_model(store.get_company(company_id), _origin(request))
-
-
-@api.delete(
-    "/companies/{companyId}",
-    responses=_errors(404),
-    status_code=204,
-    response_class=Response,
-    tags=["companies"],
-)
-async def delete_company(company_id: CompanyId, store: StoreDep) -> Response:
-    store.delete_company(company_id)
-    return Response(status_code=204)
-
-
-@api.post(
-    "/companies/{companyId}/connections",
-    responses=_errors(404, *_JSON_BODY),
-    status_code=201,
-    response_model=Authorization,
-    tags=["connections"],
-    openapi_extra=_IDEMPOTENT,
-)
-async def create_connection(
-    company_id: CompanyId, body: CreateConnectionRequest, request: Request, store: StoreDep
-) -> Authorization:
-    record = store.start_authorization(company_id, body.integration_key)
-    return authorization_model(record, _origin(request))
-
-
-@api.get(
-    "/companies/{companyId}/connections",
-    responses=_errors(404, 422),
-    response_model=Page[Connection],
-    tags=["connections"],
-)
-async def list_connections(
-    company_id: CompanyId, store: StoreDep, page: PageNumber = 1, page_size: PageSize = 50
-) -> Page[Connection]:
-    records, total = store.list_connections(company_id, page=page, page_size=page_size)
-    return Page[Connection].model_validate(
-        {
-            "results": [connection_fields(r) for r in records],
-            "page_number": page,
-            "page_size": page_size,
-            "total_results": total,
+        if parameters:
+            operation["parameters"] = parameters
+        if op.body is not None:
+            schema = refs[(op.body, "validation")]
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": schema}},
+            }
+        operation["responses"] = {
+            str(op.status): success,
+            **_errors(error_body, _ANY_CALL + op.errors),
         }
-    )
-
-
-@api.get(
-    "/companies/{companyId}/connections/{connectionId}",
-    responses=_errors(404),
-    response_model=Connection,
-    tags=["connections"],
-)
-async def get_connection(
-    company_id: CompanyId, connection_id: ConnectionId, store: StoreDep
-) -> Connection:
-    return connection_model(store.get_connection(company_id, connection_id))
-
-
-@api.patch(
-    "/companies/{companyId}/connections/{connectionId}",
-    responses=_errors(404, *_JSON_BODY),
-    response_model=Connection,
-    tags=["connections"],
-    openapi_extra=_IDEMPOTENT,
-)
-async def unlink_connection(
-    company_id: CompanyId,
-    connection_id: ConnectionId,
-    body: UpdateConnectionRequest,
-    store: StoreDep,
-) -> Connection:
-    return connection_model(store.disconnect(company_id, connection_id))
-
-
-@api.post(
-    "/companies/{companyId}/connections/{connectionId}/authorize",
-    responses=_errors(404, 409, 422),
-    status_code=201,
-    response_model=Authorization,
-    tags=["connections"],
-    openapi_extra=_IDEMPOTENT,
-)
-async def reauthorize_connection(
-    company_id: CompanyId, connection_id: ConnectionId, request: Request, store: StoreDep
-) -> Authorization:
-    record = store.reauthorize(company_id, connection_id)
-    return authorization_model(record, _origin(request))
-
-
-@api.delete(
-    "/companies/{companyId}/connections/{connectionId}",
-    responses=_errors(404),
-    status_code=204,
-    response_class=Response,
-    tags=["connections"],
-)
-async def delete_connection(
-    company_id: CompanyId, connection_id: ConnectionId, store: StoreDep
-) -> Response:
-    store.delete_connection(company_id, connection_id)
-    return Response(status_code=204)
-
-
-@api.get(
-    "/companies/{companyId}/authorizations/{authorizationId}",
-    responses=_errors(404),
-    response_model=Authorization,
-    tags=["connections"],
-)
-async def get_authorization(
-    company_id: CompanyId,
-    authorization_id: Annotated[str, Path(alias="authorizationId")],
-    request: Request,
-    store: StoreDep,
-) -> Authorization:
-    record = store.get_authorization(company_id, authorization_id)
-    return authorization_model(record, _origin(request))
-
-
-# ---------------------------------------------------- sandbox QA endpoints
-
-
-@api.get("/sandbox", response_model=SandboxInfo, tags=["sandbox"])
-async def sandbox_info(request: Request, store: StoreDep) -> SandboxInfo:
-    return SandboxInfo(
-        sandbox=True,
-        version=request.app.version,
-        link_ttl_seconds=int(store.link_ttl.total_seconds()),
-        faults=_faults(request).settings.model_dump(mode="json", by_alias=True),
-    )
-
-
-@api.put(
-    "/sandbox/faults", responses=_errors(400, 422), response_model=FaultSettings, tags=["sandbox"]
-)
-async def set_faults(body: FaultSettings, request: Request) -> FaultSettings:
-    _faults(request).settings = body
-    return body
-
-
-@api.post(
-    "/sandbox/companies/{companyId}/connections/{connectionId}/simulate",
-    responses=_errors(404, *_JSON_BODY),
-    response_model=Connection,
-    tags=["sandbox"],
-    openapi_extra=_IDEMPOTENT,
-)
-async def simulate(
-    company_id: CompanyId, connection_id: ConnectionId, body: SimulateRequest, store: StoreDep
-) -> Connection:
-    if body.status != ConnectionStatus.ERROR and (body.error_code or body.message):
-        field_name = "errorCode" if body.error_code else "message"
-        raise ApiError.invalid(
-            [FieldError(field=field_name, message="applies only to status ERROR")]
-        )
-    record = store.simulate(
-        company_id,
-        connection_id,
-        body.status,
-        error_code=body.error_code,
-        error_message=body.message,
-    )
-    return connection_model(record)
-
-
-@api.post(
-    "/sandbox/authorizations/{authorizationId}/complete",
-    responses=_errors(404, 410, *_JSON_BODY),
-    response_model=Authorization,
-    tags=["sandbox"],
-    openapi_extra=_IDEMPOTENT,
-)
-async def complete_authorization(
-    authorization_id: Annotated[str, Path(alias="authorizationId")],
-    body: CompleteRequest,
-    request: Request,
-    store: StoreDep,
-) -> Authorization:
-    record = store.complete_authorization(authorization_id, allow=body.decision == "allow")
-    return authorization_model(record, _origin(request))
-
-
-@api.post(
-    "/sandbox/seed",
-    responses=_errors(*_JSON_BODY),
-    response_model=SeedResult,
-    tags=["sandbox"],
-    openapi_extra=_IDEMPOTENT,
-)
-async def seed(body: SeedRequest, store: StoreDep) -> SeedResult:
-    # In a worker thread: 100,000 companies take seconds, and the event loop
-    # keeps answering meanwhile.
-    created = await run_in_threadpool(
-        store.seed,
-        body.companies,
-        connections_per_company=body.connections_per_company,
-        seed=body.seed,
-    )
-    return SeedResult(created=created)
+        operation["security"] = [{"ApiKey": []}]
+        paths.setdefault(API_PREFIX + op.path, {})[op.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version, "description": description},
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {"ApiKey": _API_KEY}},
+    }
 
 
 # ================================================================== app
 
 
-_FRAMEWORK_422 = "#/components/schemas/HTTPValidationError"
+class SandboxApp(Starlette):
+    """Starlette, plus the API's version and its OpenAPI document."""
+
+    title = "Sync2Books API (sandbox)"
+    description = "The Sync2Books API v1 as the local sandbox implements it."
+    version = __version__
+    _openapi: dict[str, Any] | None = None
+
+    def openapi(self) -> dict[str, Any]:
+        """Made on first use (~10 ms), never while the server starts."""
+        if self._openapi is None:
+            self._openapi = openapi_document(
+                title=self.title, version=self.version, description=self.description
+            )
+        return self._openapi
 
 
-def _documented_errors_only(app: FastAPI) -> None:
-    """FastAPI documents a 422 of its own shape on every operation with a
-    parameter; the sandbox answers its validation errors as ErrorBody and
-    declares them where they can happen, so drop the framework's."""
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = FastAPI.openapi(app)  # caches it in app.openapi_schema
-            for operations in schema.get("paths", {}).values():
-                for operation in operations.values():
-                    responses = operation.get("responses", {})
-                    content = responses.get("422", {}).get("content", {})
-                    ref = content.get("application/json", {}).get("schema", {}).get("$ref")
-                    if ref == _FRAMEWORK_422:
-                        del responses["422"]
-            schemas = schema.get("components", {}).get("schemas", {})
-            for name in ("HTTPValidationError", "ValidationError"):
-                schemas.pop(name, None)
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+async def _openapi_json(request: Request) -> Response:
+    return JSONResponse(request.app.openapi())
 
 
-def create_app(store: SandboxStore, *, version: str = __version__) -> FastAPI:
+def _route(method: str, path: str, endpoint: Callable[[Request], Awaitable[Response]]) -> Route:
+    """A route for `method` only: Starlette also answers HEAD on a GET route,
+    which the sandbox leaves to 405 (it documents no HEAD)."""
+    route = Route(path, endpoint, methods=[method])
+    route.methods = {method}
+    return route
+
+
+def create_app(store: SandboxStore, *, version: str = __version__) -> SandboxApp:
     """The sandbox API over `store`. Faults live in this app object only."""
-    app = FastAPI(
-        title="Sync2Books API (sandbox)",
-        version=version,
-        description="The Sync2Books API v1 as the local sandbox implements it.",
-        # A body without a Content-Type is read as JSON, as curl -d users expect.
-        strict_content_type=False,
-        docs_url=None,
-        redoc_url=None,
+    app = SandboxApp(
+        routes=[
+            Route("/openapi.json", _openapi_json),  # GET and HEAD
+            *(_route(op.method, API_PREFIX + op.path, op.endpoint) for op in OPERATIONS),
+            *(_route(method, path, page) for method, path, page in link_pages.PAGES),
+        ],
+        exception_handlers=dict.fromkeys(_HANDLED, _handle),
     )
+    app.version = version
     app.state.store = store
     app.state.faults = FaultState()
-    app.include_router(api)
-    app.include_router(link_pages.router)
-    _documented_errors_only(app)
-    for exc_type in (
-        ApiError,
-        RequestValidationError,
-        NotFound,
-        Conflict,
-        Gone,
-        sqlite3.OperationalError,
-        StarletteHTTPException,
-    ):
-        app.add_exception_handler(exc_type, _handle)
     # add_middleware wraps: the last added is the outermost.
     app.add_middleware(IdempotencyMiddleware, store=store)
     app.add_middleware(FaultMiddleware, faults=app.state.faults)

@@ -124,7 +124,7 @@ def describe_machine() -> dict[str, object]:
         cpu = platform.processor() or cpu
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     versions = {}
-    for package in ("textual", "fastapi", "uvicorn", "pydantic", "httpx"):
+    for package in ("textual", "starlette", "uvicorn", "pydantic", "httpx"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

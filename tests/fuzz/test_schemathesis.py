@@ -25,7 +25,6 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -37,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from s2b_tui.sandbox import SandboxStore, create_app
-from s2b_tui.sandbox.server import FaultSettings
+from s2b_tui.sandbox.server import FaultSettings, SandboxApp
 from s2b_tui.sandbox.store import SEED_MAX
 from tests.fuzz import counts
 
@@ -87,7 +86,7 @@ class Tally:
 @dataclass
 class Target:
     store: SandboxStore
-    app: FastAPI
+    app: SandboxApp
     tally: Tally
 
 
