@@ -28,6 +28,7 @@ from s2b_tui.startup import resume_gc
 
 if TYPE_CHECKING:
     from s2b_tui.sandbox.process import SandboxProcess
+    from s2b_tui.screens.companies import CompaniesScreen
 
 REQUEST_LOG_SIZE = 500
 #: Garbage collection, paused while the console starts, resumes this long after.
@@ -61,6 +62,7 @@ class ConsoleApp(App[None]):
         self.backend = backend
         self.refresh_seconds = refresh_seconds
         self.session: Session | None = None
+        self._home: CompaniesScreen | None = None
         self._client: Sync2BooksClient | None = None
         self._client_opened = asyncio.Event()
         self.session_error: Sync2BooksError | None = None
@@ -84,6 +86,10 @@ class ConsoleApp(App[None]):
     def _opened(self, client: Sync2BooksClient) -> None:
         self._client = client
         self._client_opened.set()
+        if self._home is not None:
+            # The first page is the console's first request, ahead of the
+            # session's own (whether or not its screen is mounted yet).
+            self._home.prefetch(client)
 
     @property
     def is_ready(self) -> bool:
@@ -105,7 +111,8 @@ class ConsoleApp(App[None]):
         from s2b_tui.screens.companies import CompaniesScreen
 
         self.environment = self.backend.preview()
-        self.push_screen(CompaniesScreen())
+        self._home = CompaniesScreen()
+        self.push_screen(self._home)
         self.connect()
         # Start-up is over by then, however it went (see `startup`).
         self.set_timer(STARTUP_SECONDS, resume_gc)

@@ -19,7 +19,7 @@ from s2b_tui.api import Authorization, AuthorizationStatus, Company, NotFoundErr
 from s2b_tui.desktop import open_in_browser
 from s2b_tui.display import format_time, one_line, safe_text
 from s2b_tui.widgets.environment_bar import EnvironmentBar
-from s2b_tui.widgets.key_footer import KeyFooter
+from s2b_tui.widgets.key_bar import KeyBar
 from s2b_tui.widgets.qr_code import QRCode
 
 WATCH_SECONDS = 1.0
@@ -85,7 +85,7 @@ class AuthorizationScreen(Screen):
                     id="auth-keys",
                 )
             yield QRCode(self.authorization.auth_url, id="qr")
-        yield KeyFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         url = self.authorization.auth_url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass, replace
 
@@ -14,10 +15,17 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-from s2b_tui.api import Company, CompanyOrder, NotFoundError, Sync2BooksError
+from s2b_tui.api import (
+    Company,
+    CompanyOrder,
+    NotFoundError,
+    Page,
+    Sync2BooksClient,
+    Sync2BooksError,
+)
 from s2b_tui.display import connection_summary, format_time, one_line, safe_text, short_id
 from s2b_tui.widgets.environment_bar import EnvironmentBar
-from s2b_tui.widgets.key_footer import KeyFooter
+from s2b_tui.widgets.key_bar import KeyBar
 from s2b_tui.widgets.keyed_table import KeyedTable
 
 PAGE_SIZE = 50
@@ -39,6 +47,12 @@ class ListView:
     order: CompanyOrder = CompanyOrder.CREATED_DESC
 
 
+async def _fetch(client: Sync2BooksClient, view: ListView) -> Page[Company]:
+    return await client.list_companies(
+        page=view.page, page_size=PAGE_SIZE, query=view.query or None, order_by=view.order
+    )
+
+
 class CompaniesScreen(Screen):
     """Companies: search, page, open, create, delete."""
 
@@ -54,8 +68,13 @@ class CompaniesScreen(Screen):
             tooltip="Search names, or find an exact id (escape clears)",
         ),
         Binding("n", "new_company", "New", tooltip="Create a company"),
+        # Not in the footer: the focused table or search box shadows it there.
         Binding(
-            "enter", "open_company", "Open", tooltip="Open the selected company and its connections"
+            "enter",
+            "open_company",
+            "Open",
+            show=False,
+            tooltip="Open the selected company and its connections",
         ),
         Binding("y", "copy_id", "Copy id", tooltip="Copy the selected company's id"),
         Binding("r", "refresh", "Refresh", tooltip="Reload this page (or retry connecting)"),
@@ -95,6 +114,7 @@ class CompaniesScreen(Screen):
         self._debounce: Timer | None = None
         self._shown_view: ListView | None = None
         self._loading = False
+        self._prefetched: tuple[ListView, asyncio.Task[Page[Company]]] | None = None
 
     def compose(self) -> ComposeResult:
         yield EnvironmentBar("Companies")
@@ -108,7 +128,7 @@ class CompaniesScreen(Screen):
         table.add_column("Id", key="id")
         yield table
         yield Static("", id="message", classes="message")
-        yield KeyFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.watch(self.app, "session_state", self._session_changed, init=True)
@@ -176,10 +196,12 @@ class CompaniesScreen(Screen):
         info = self.query_one("#page-info", Static)
         info.update("loading companies…")
         client = await self.app.opened_client()
+        prefetched, self._prefetched = self._prefetched, None
         try:
-            page = await client.list_companies(
-                page=view.page, page_size=PAGE_SIZE, query=view.query or None, order_by=view.order
-            )
+            if prefetched is not None and prefetched[0] == view:
+                page = await prefetched[1]
+            else:
+                page = await _fetch(client, view)
         except Sync2BooksError as exc:
             if self.app.is_ready:
                 self.app.show_error("load companies", exc)
@@ -195,6 +217,17 @@ class CompaniesScreen(Screen):
         self._fill(page.results, same_view=(view == self._shown_view))
         self._shown_view = view
         info.update(self._describe_page())
+
+    def prefetch(self, client: Sync2BooksClient) -> None:
+        """Ask for the first page at once, mounted or not; `load` takes it."""
+        if self._shown_view is not None:
+            return
+        if self._prefetched is not None:  # a retry's: the last one is stale
+            self._prefetched[1].cancel()
+        task = asyncio.create_task(_fetch(client, self.view))
+        # Should no load take it (the session failed), its error is dropped here.
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        self._prefetched = (self.view, task)
 
     def _fill(self, companies: list[Company], *, same_view: bool) -> None:
         table = self.query_one("#companies", KeyedTable)

@@ -39,7 +39,7 @@ from s2b_tui.display import (
     status_text,
 )
 from s2b_tui.widgets.environment_bar import EnvironmentBar
-from s2b_tui.widgets.key_footer import KeyFooter
+from s2b_tui.widgets.key_bar import KeyBar
 from s2b_tui.widgets.keyed_table import KeyedTable
 
 HIGHLIGHT_SECONDS = 3.0
@@ -141,7 +141,7 @@ class CompanyScreen(Screen):
         yield table
         yield Static("", id="connection-detail")
         yield Static("", id="message", classes="message")
-        yield KeyFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._show_company()

@@ -51,7 +51,9 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
         for binding in self.under.BINDINGS:
-            if isinstance(binding, Binding) and binding.description and binding.show:
+            # The footer's keys, and the hidden ones worth a tooltip.
+            shown = binding.show or binding.tooltip
+            if isinstance(binding, Binding) and binding.description and shown:
                 table.add_row(_key_label(binding), binding.tooltip or binding.description)
         for key, description in GLOBAL_KEYS:
             table.add_row(key, description)

@@ -146,6 +146,8 @@ async def test_help_lists_the_screen_keys(open_console):
         text = console.screen_text()
         for fragment in ("Search", "New", "Delete", "Next", "ctrl+q"):
             assert fragment in text
+        # Not on the key bar (the table's own enter shadows it), but in help.
+        assert "Open the selected company" in text
         await console.press("escape")
         await console.wait_for(lambda: isinstance(console.screen, CompaniesScreen))
 
