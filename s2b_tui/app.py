@@ -147,6 +147,8 @@ class ConsoleApp(App[None]):
     async def shutdown(self) -> None:
         """Close the client and stop the embedded sandbox (idempotent)."""
         self.workers.cancel_all()
+        if self._home is not None:
+            self._home.cancel_prefetch()
         self.session = None
         self._client_opened.clear()
         if self._client is not None:

@@ -197,8 +197,11 @@ class CompaniesScreen(Screen):
         info.update("loading companies…")
         client = await self.app.opened_client()
         prefetched, self._prefetched = self._prefetched, None
+        if prefetched is not None and prefetched[0] != view:
+            prefetched[1].cancel()  # the view changed before it was shown
+            prefetched = None
         try:
-            if prefetched is not None and prefetched[0] == view:
+            if prefetched is not None:
                 page = await prefetched[1]
             else:
                 page = await _fetch(client, view)
@@ -228,6 +231,12 @@ class CompaniesScreen(Screen):
         # Should no load take it (the session failed), its error is dropped here.
         task.add_done_callback(lambda done: done.cancelled() or done.exception())
         self._prefetched = (self.view, task)
+
+    def cancel_prefetch(self) -> None:
+        """Quitting: a first page still on its way is not waited for."""
+        if self._prefetched is not None:
+            self._prefetched[1].cancel()
+            self._prefetched = None
 
     def _fill(self, companies: list[Company], *, same_view: bool) -> None:
         table = self.query_one("#companies", KeyedTable)

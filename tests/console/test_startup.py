@@ -3,11 +3,13 @@ requests, and a failure before the session is confirmed is explained once."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 
 import httpx
 
+from s2b_tui.screens.companies import CompaniesScreen
 from s2b_tui.startup import pause_gc, resume_gc
 from tests.console.conftest import make_client
 
@@ -72,3 +74,46 @@ def test_garbage_collection_resumes_only_if_start_up_paused_it():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_quitting_while_the_first_page_is_on_its_way_leaves_nothing_running(
+    open_console, sandbox, monkeypatch
+):
+    """A slow API and an early ctrl+q: the first page's request is cancelled,
+    not left pending (asyncio would complain on the terminal at exit)."""
+    tasks: list[asyncio.Task] = []
+    original = CompaniesScreen.prefetch
+
+    def spying_prefetch(self, client) -> None:
+        original(self, client)
+        tasks.append(self._prefetched[1])
+
+    monkeypatch.setattr(CompaniesScreen, "prefetch", spying_prefetch)
+    client = make_client(sandbox)
+    await client.sandbox.set_faults(latency_ms=3_000, path_prefix="/companies")
+    async with open_console(client=client, ready=False) as console:
+        await console.wait_for(lambda: tasks, what="the prefetch")
+        await console.pilot.pause(0.2)
+        assert not tasks[0].done()  # still waiting for the slow API
+        await console.app.shutdown()
+        await asyncio.wait(tasks, timeout=5)
+        assert tasks[0].cancelled()
+
+
+async def test_a_prefetch_no_load_took_is_cancelled_on_quitting(sandbox):
+    """The home screen is not mounted yet when its first page is asked for
+    (against a remote API, say): quitting then cancels that request too."""
+    client = make_client(sandbox)
+    await client.sandbox.set_faults(latency_ms=3_000, path_prefix="/companies")
+    screen = CompaniesScreen()
+    try:
+        screen.prefetch(client)
+        task = screen._prefetched[1]
+        await asyncio.sleep(0.1)
+        assert not task.done()
+        screen.cancel_prefetch()
+        await asyncio.wait([task], timeout=5)
+        assert task.cancelled()
+    finally:
+        await client.sandbox.clear_faults()
+        await client.aclose()
