@@ -6,6 +6,12 @@ import subprocess
 import sys
 
 
+def _fresh_interpreter_runs(code: str) -> None:
+    """`code` exits 0 in a new interpreter (so nothing is imported already)."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 def test_core_never_imports_textual():
     code = (
         "import sys, s2b_tui.api, s2b_tui.sandbox, s2b_tui.session, s2b_tui.config\n"
@@ -13,15 +19,13 @@ def test_core_never_imports_textual():
         "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
         "assert not bad, bad\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    _fresh_interpreter_runs(code)
 
 
 def test_textual_import_check_would_catch_a_leak():
     """The check above can fail: importing the app does pull Textual in."""
     code = "import sys, s2b_tui.app\nassert 'textual' in sys.modules\n"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    _fresh_interpreter_runs(code)
 
 
 def test_the_embedded_sandbox_starts_before_anything_heavy_loads():
@@ -36,5 +40,4 @@ def test_the_embedded_sandbox_starts_before_anything_heavy_loads():
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
         "assert not bad, bad\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    _fresh_interpreter_runs(code)
