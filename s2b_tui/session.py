@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from s2b_tui.api import (
@@ -140,7 +140,7 @@ class EmbeddedSandboxBackend(Backend):
         except BaseException:
             self._process = None  # a retry starts a new one
             raise
-        self._client = Sync2BooksClient(
+        self._client = sandbox_client(
             api_key, base_url, on_request=on_request, read_only=self.read_only
         )
         return self._client
@@ -170,6 +170,19 @@ class ClientBackend(Backend):
         if on_request is not None:
             self.client.on_request = on_request
         return self.client
+
+
+def sandbox_client(api_key: str, base_url: str, **options: Any) -> Sync2BooksClient:
+    """A client of a sandbox this machine serves on loopback (the embedded one).
+
+    It uses the lean loopback transport (see `s2b_tui.api.loopback`), and no
+    proxy from the environment: a proxy cannot reach this machine's 127.0.0.1,
+    and HTTP(S)_PROXY would otherwise apply to it too."""
+    from s2b_tui.api.loopback import LoopbackTransport
+
+    return Sync2BooksClient(
+        api_key, base_url, transport=LoopbackTransport(), trust_env=False, **options
+    )
 
 
 def _preview(is_live: bool, host: str, masked_key: str, read_only: bool) -> Environment:

@@ -41,3 +41,29 @@ def test_the_embedded_sandbox_starts_before_anything_heavy_loads():
         "assert not bad, bad\n"
     )
     _fresh_interpreter_runs(code)
+
+
+def test_the_embedded_sandbox_is_reached_without_httpx_default_transport(tmp_path):
+    """The console talks to its own sandbox process over the loopback transport:
+    httpx's default stack (httpcore, anyio) is never loaded for it, while a
+    client of any other API does load it. Both halves run here."""
+    code = (
+        "import asyncio, sys\n"
+        "from s2b_tui.sandbox.process import SandboxProcess\n"
+        "from s2b_tui.api import Sync2BooksClient\n"
+        "from s2b_tui.session import sandbox_client\n"
+        f"process = SandboxProcess({str(tmp_path)!r}).start()\n"
+        "base_url, key = process.wait_ready()\n"
+        "async def use(make):\n"
+        "    async with make(key, base_url) as client:\n"
+        "        await client.list_companies()\n"
+        "try:\n"
+        "    asyncio.run(use(sandbox_client))\n"
+        "    loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('httpcore', 'anyio'))\n"
+        "    assert not loaded, loaded\n"
+        "    asyncio.run(use(Sync2BooksClient))\n"
+        "    assert 'httpcore' in sys.modules and 'anyio' in sys.modules\n"
+        "finally:\n"
+        "    process.stop()\n"
+    )
+    _fresh_interpreter_runs(code)

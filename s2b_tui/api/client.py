@@ -136,6 +136,7 @@ class Sync2BooksClient:
         on_request: RequestHook | None = None,
         read_only: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
+        trust_env: bool = True,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -153,6 +154,8 @@ class Sync2BooksClient:
             base_url=self.base_url + "/",
             timeout=timeout,
             transport=transport,
+            # Proxy and certificate settings from the environment (HTTPS_PROXY...).
+            trust_env=trust_env,
             headers={"User-Agent": f"s2b-tui/{__version__}", "Accept": "application/json"},
             auth=_BearerAuth(self._key),
             follow_redirects=False,

@@ -1,9 +1,13 @@
 """The client against a real sandbox over loopback HTTP: every endpoint, its
-error cases, the flow of API.md, retries and idempotency under injected faults."""
+error cases, the flow of API.md, retries and idempotency under injected faults.
+
+Every test runs twice: with httpx's default transport (as against a remote
+API) and as the console talks to its embedded sandbox (`sandbox_client`)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -23,13 +27,20 @@ from s2b_tui.api import (
     UnprocessableEntityError,
 )
 from s2b_tui.sandbox import EmbeddedSandbox
+from s2b_tui.session import sandbox_client
 
 FAST = RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.05)
 
 
+@pytest.fixture(params=["default transport", "loopback transport"])
+def connect(request) -> Callable[..., Sync2BooksClient]:
+    """Makes clients: `connect(key, base_url, **options)`."""
+    return Sync2BooksClient if request.param == "default transport" else sandbox_client
+
+
 @pytest.fixture
-async def client(sandbox):
-    async with Sync2BooksClient(sandbox.api_key, sandbox.base_url, retry=FAST) as c:
+async def client(sandbox, connect):
+    async with connect(sandbox.api_key, sandbox.base_url, retry=FAST) as c:
         yield c
 
 
@@ -124,12 +135,12 @@ async def test_error_cases(client, sandbox):
         await client.sandbox.complete_authorization(auth.id, "allow")
 
 
-async def test_wrong_keys_are_refused_with_a_clear_message(sandbox):
+async def test_wrong_keys_are_refused_with_a_clear_message(sandbox, connect):
     unknown = "sk_test_" + "Z" * 32
-    async with Sync2BooksClient(unknown, sandbox.base_url, retry=FAST) as c:
+    async with connect(unknown, sandbox.base_url, retry=FAST) as c:
         with pytest.raises(AuthenticationError):
             await c.list_companies()
-    async with Sync2BooksClient("sk_live_" + "Z" * 32, sandbox.base_url, retry=FAST) as c:
+    async with connect("sk_live_" + "Z" * 32, sandbox.base_url, retry=FAST) as c:
         with pytest.raises(AuthenticationError, match=r"(?i)live"):
             await c.list_companies()
 
@@ -171,14 +182,12 @@ async def test_persistent_500_gives_a_server_error_with_correlation_id(client):
     await client.sandbox.clear_faults()
 
 
-async def test_create_whose_first_reply_is_lost_makes_exactly_one_company(sandbox):
+async def test_create_whose_first_reply_is_lost_makes_exactly_one_company(sandbox, connect):
     """The first attempt commits but its reply is too late; the retry, with the
     same Idempotency-Key, gets the stored reply instead of a second company."""
-    async with Sync2BooksClient(sandbox.api_key, sandbox.base_url, retry=FAST) as admin:
+    async with connect(sandbox.api_key, sandbox.base_url, retry=FAST) as admin:
         await admin.sandbox.set_faults(latency_ms=700, path_prefix="/companies")
-        async with Sync2BooksClient(
-            sandbox.api_key, sandbox.base_url, retry=FAST, timeout=0.4
-        ) as impatient:
+        async with connect(sandbox.api_key, sandbox.base_url, retry=FAST, timeout=0.4) as impatient:
             events = []
             impatient.on_request = events.append
             # Each attempt times out while the server sleeps; the last one is
@@ -192,38 +201,38 @@ async def test_create_whose_first_reply_is_lost_makes_exactly_one_company(sandbo
         assert events[-1].retries >= 1 and events[-1].replayed
 
 
-async def test_dead_server_is_a_connection_error(tmp_path):
+async def test_dead_server_is_a_connection_error(tmp_path, connect):
     sandbox = EmbeddedSandbox(tmp_path / "s").start()
     base_url, key = sandbox.base_url, sandbox.api_key
     sandbox.stop()
-    async with Sync2BooksClient(key, base_url, retry=FAST) as c:
+    async with connect(key, base_url, retry=FAST) as c:
         with pytest.raises(ApiConnectionError, match="Could not reach"):
             await c.list_companies()
 
 
-async def test_everything_survives_a_restart(tmp_path):
+async def test_everything_survives_a_restart(tmp_path, connect):
     data = tmp_path / "sandbox"
     with EmbeddedSandbox(data) as first:
         key = first.api_key
-        async with Sync2BooksClient(key, first.base_url, retry=FAST) as c:
+        async with connect(key, first.base_url, retry=FAST) as c:
             company = await c.create_company("Durable Ltd")
             auth = await c.create_connection(company.id, "XERO")
             await allow(auth.auth_url)
     with EmbeddedSandbox(data) as second:
         assert second.api_key == key
-        async with Sync2BooksClient(key, second.base_url, retry=FAST) as c:
+        async with connect(key, second.base_url, retry=FAST) as c:
             again = await c.get_company(company.id)
             assert again.name == "Durable Ltd"
             assert [x.status for x in again.connections] == [ConnectionStatus.CONNECTED]
 
 
-async def test_two_processes_share_one_data_dir(tmp_path):
+async def test_two_processes_share_one_data_dir(tmp_path, connect):
     """Two sandboxes on one data dir (as two console processes would run them)."""
     data = tmp_path / "shared"
     with EmbeddedSandbox(data) as one, EmbeddedSandbox(data) as two:
         async with (
-            Sync2BooksClient(one.api_key, one.base_url, retry=FAST) as a,
-            Sync2BooksClient(two.api_key, two.base_url, retry=FAST) as b,
+            connect(one.api_key, one.base_url, retry=FAST) as a,
+            connect(two.api_key, two.base_url, retry=FAST) as b,
         ):
             made = await a.create_company("Seen By Both")
             assert (await b.get_company(made.id)).name == "Seen By Both"

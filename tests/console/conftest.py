@@ -13,7 +13,7 @@ from textual.notifications import Notify
 from s2b_tui.api import RetryPolicy, Sync2BooksClient
 from s2b_tui.app import ConsoleApp
 from s2b_tui.desktop import Outcome
-from s2b_tui.session import ClientBackend
+from s2b_tui.session import ClientBackend, sandbox_client
 
 SIZE = (120, 36)
 FAST_RETRY = RetryPolicy(max_retries=2, backoff_base=0.01, backoff_max=0.05, retry_after_cap=0.2)
@@ -75,9 +75,12 @@ async def connect(client: Sync2BooksClient, company_id: str, key: str) -> str:
 
 
 def make_client(sandbox, **kwargs) -> Sync2BooksClient:
+    """A client of the test's sandbox, made as the console makes its embedded
+    sandbox's (`sandbox_client`); with `transport=`, a plain client over that."""
     kwargs.setdefault("retry", FAST_RETRY)
     kwargs.setdefault("timeout", 5.0)
-    return Sync2BooksClient(sandbox.api_key, sandbox.base_url, **kwargs)
+    make = Sync2BooksClient if "transport" in kwargs else sandbox_client
+    return make(sandbox.api_key, sandbox.base_url, **kwargs)
 
 
 @pytest.fixture
