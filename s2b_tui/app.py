@@ -107,12 +107,16 @@ class ConsoleApp(App[None]):
     def read_only(self) -> bool:
         return self.backend.read_only
 
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen:
+        """The companies list is the bottom screen itself: no empty default
+        screen is composed, laid out and drawn under it first."""
         from s2b_tui.screens.companies import CompaniesScreen
 
         self.environment = self.backend.preview()
         self._home = CompaniesScreen()
-        self.push_screen(self._home)
+        return self._home
+
+    def on_mount(self) -> None:
         self.connect()
         # Start-up is over by then, however it went (see `startup`).
         self.set_timer(STARTUP_SECONDS, resume_gc)

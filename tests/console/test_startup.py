@@ -45,6 +45,12 @@ async def test_first_page_is_asked_for_with_the_session_not_after_it(open_consol
         assert console.app.session_state == "ready"
 
 
+async def test_the_companies_list_is_the_first_and_only_screen(open_console):
+    """No empty default screen is composed and drawn under it first."""
+    async with open_console() as console:
+        assert [type(screen) for screen in console.app.screen_stack] == [CompaniesScreen]
+
+
 async def test_a_refused_key_is_explained_once(open_console, sandbox):
     other = sandbox.store.issue_key()
     sandbox.store.revoke_key(other)
