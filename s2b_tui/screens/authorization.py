@@ -117,6 +117,8 @@ class AuthorizationScreen(Screen):
 
     @work(exclusive=True, group="authorization")
     async def watch_authorization(self) -> None:
+        if not self.app.is_ready:
+            return  # the console is quitting: a timer fired after the session closed
         auth = self.authorization
         try:
             fresh = await self.app.client.get_authorization(auth.company_id, auth.id)

@@ -216,6 +216,8 @@ class CompanyScreen(Screen):
 
     @work(exclusive=True, group="connections")
     async def poll(self) -> None:
+        if not self.app.is_ready:
+            return  # the console is quitting: a timer fired after the session closed
         client = self.app.client
         try:
             connections = await client.all_connections(self.company.id)

@@ -214,6 +214,22 @@ async def test_declined_and_browser_missing(open_console, monkeypatch):
         assert "Declined" in console.widget_text("#auth-status")
 
 
+async def test_refreshes_due_while_the_console_quits_do_nothing(open_console):
+    """Quitting closes the session first, then waits for the sandbox to stop:
+    a live refresh or an authorization check falling due meanwhile must not
+    fail (it did, now and then, with a traceback on the way out)."""
+    async with open_console() as console:
+        _company, _, screen = await open_company(console)
+        await console.press("c", "3")
+        await console.wait_for(lambda: isinstance(console.screen, AuthorizationScreen))
+        auth_screen = console.screen
+        await console.app.shutdown()
+        screen.refresh_now()
+        auth_screen.watch_authorization()
+        await console.pilot.pause(0.2)
+        assert all(worker.error is None for worker in console.app.workers)
+
+
 async def test_company_deleted_elsewhere_returns_to_the_list(open_console):
     async with open_console(refresh=0.3) as console:
         company, _, _screen = await open_company(console, "Gone Soon Ltd")
