@@ -20,14 +20,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from s2b_tui.api.models import INTEGRATION_NAMES, AuthorizationStatus, ConnectionStatus
-from s2b_tui.sandbox.store import (
+from s2b_tui.sandbox.records import (
     AuthorizationRecord,
     CompanyRecord,
     Conflict,
     Gone,
     NotFound,
-    SandboxStore,
 )
+from s2b_tui.sandbox.store import SandboxStore
 
 _HEADERS = {
     "Cache-Control": "no-store",

@@ -79,8 +79,7 @@ from s2b_tui.api.validation import (
     normalize_name,
 )
 from s2b_tui.sandbox import link_pages
-from s2b_tui.sandbox.store import (
-    SEED_MAX,
+from s2b_tui.sandbox.records import (
     AuthorizationRecord,
     CompanyRecord,
     Conflict,
@@ -88,9 +87,8 @@ from s2b_tui.sandbox.store import (
     Gone,
     IdempotencyState,
     NotFound,
-    SandboxStore,
-    key_digest,
 )
+from s2b_tui.sandbox.store import SEED_MAX, SandboxStore, key_digest
 
 API_PREFIX = "/v1"
 SANDBOX_PREFIX = f"{API_PREFIX}/sandbox"

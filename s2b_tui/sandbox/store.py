@@ -22,16 +22,27 @@ import sqlite3
 import string
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple
 
 from s2b_tui.api.keys import KEY_PATTERN
 from s2b_tui.api.models import INTEGRATION_NAMES, AuthorizationStatus, ConnectionStatus
 from s2b_tui.sandbox.common import DEFAULT_LINK_TTL
+from s2b_tui.sandbox.records import (
+    DEFAULT_ERROR_CODE,
+    AuthorizationRecord,
+    CompanyRecord,
+    Conflict,
+    ConnectionRecord,
+    Gone,
+    IdempotencyOutcome,
+    IdempotencyState,
+    LinkTarget,
+    NotFound,
+    default_error_message,
+)
 from s2b_tui.sandbox.schema import SCHEMA, SCHEMA_VERSION, split_sql
 
 DB_FILE = "sandbox.db"
@@ -57,92 +68,6 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _TRIGRAM_MIN = 3
 
 ACTIVE_STATUSES = (ConnectionStatus.CONNECTED, ConnectionStatus.ERROR)
-DEFAULT_ERROR_CODE = "TOKEN_EXPIRED"
-
-# ---------------------------------------------------------------- errors
-
-
-class StoreError(Exception):
-    """Base of the store's refusals; the message is a sentence for a person."""
-
-
-class NotFound(StoreError):
-    pass
-
-
-class Conflict(StoreError):
-    pass
-
-
-class Gone(StoreError):
-    """A link that was used or has expired."""
-
-
-# --------------------------------------------------------------- records
-
-
-# Records of rows read in bulk (a page of companies, a 500-connection table)
-# are named tuples: immutable like a frozen dataclass, made five times faster.
-
-
-class ConnectionRecord(NamedTuple):
-    id: str
-    company_id: str
-    integration_key: str
-    status: str
-    created_at: datetime
-    updated_at: datetime
-    last_sync_at: datetime | None
-    error_code: str | None
-    error_message: str | None
-    error_occurred_at: datetime | None
-
-
-class CompanyRecord(NamedTuple):
-    id: str
-    name: str
-    description: str | None
-    created_at: datetime
-    link_token: str
-    connections: tuple[ConnectionRecord, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class AuthorizationRecord:
-    id: str
-    company_id: str
-    integration_key: str
-    connection_id: str | None
-    #: PENDING, COMPLETED, DECLINED, or EXPIRED when PENDING past `expires_at`.
-    status: str
-    token: str
-    created_at: datetime
-    expires_at: datetime
-    used_at: datetime | None
-
-
-class IdempotencyState(StrEnum):
-    NEW = "new"  # the caller runs the request, then finish() or abandon()
-    REPLAY = "replay"  # the stored reply is in `status`, `content_type`, `body`
-    IN_FLIGHT = "in_flight"  # the first request with this key has not finished
-    MISMATCH = "mismatch"  # the key was used for a different request
-
-
-@dataclass(frozen=True, slots=True)
-class IdempotencyOutcome:
-    state: IdempotencyState
-    status: int | None = None
-    content_type: str | None = None
-    body: bytes | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LinkTarget:
-    """What a Link page token opens: a company page, or an authorization's
-    consent page (then `authorization` is set)."""
-
-    company: CompanyRecord
-    authorization: AuthorizationRecord | None = None
 
 
 # --------------------------------------------------------------- helpers
@@ -232,13 +157,6 @@ def _company(row: Sequence, connections: tuple[ConnectionRecord, ...] = ()) -> C
         link_token=row[4],
         connections=connections,
     )
-
-
-def default_error_message(integration_key: str, code: str) -> str:
-    platform = INTEGRATION_NAMES.get(integration_key, integration_key)
-    if code == DEFAULT_ERROR_CODE:
-        return f"The {platform} access token expired. Reconnect to resume syncing."
-    return f"{platform} reported {code}. Reconnect to resume syncing."
 
 
 # ----------------------------------------------------------------- store
