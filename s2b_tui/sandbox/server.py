@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -41,8 +41,8 @@ from pydantic import (
     field_validator,
 )
 from pydantic.alias_generators import to_camel
-from pydantic.json_schema import models_json_schema
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+from pydantic_core import ErrorDetails, PydanticCustomError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -87,6 +87,7 @@ from s2b_tui.sandbox.records import (
     Gone,
     IdempotencyState,
     NotFound,
+    StoreError,
 )
 from s2b_tui.sandbox.store import SEED_MAX, SandboxStore, key_digest
 
@@ -179,13 +180,13 @@ def _validation_sentence(problems: list[FieldError]) -> str:
     return f"Invalid request: {details}"
 
 
-def _field_name(loc: tuple) -> str:
+def _field_name(loc: tuple[int | str, ...]) -> str:
     """("body", "name") -> "name"; ("query", "pageSize") -> "pageSize"; ("body",) -> "body"."""
     where, *rest = loc
     return ".".join(str(part) for part in rest) or str(where)
 
 
-def _field_message(error: dict) -> str:
+def _field_message(error: ErrorDetails) -> str:
     """A short, lower-case clause for one pydantic error."""
     kind, ctx = error["type"], error.get("ctx") or {}
     messages = {
@@ -225,7 +226,7 @@ def _field_errors(where: str, exc: ValidationError) -> list[FieldError]:
     ]
 
 
-def _store_error_status(exc: Exception) -> int:
+def _store_error_status(exc: StoreError) -> int:
     return {NotFound: 404, Conflict: 409, Gone: 410}[type(exc)]
 
 
@@ -789,8 +790,12 @@ def _faults(request: Request) -> FaultState:
     return request.app.state.faults
 
 
-def _page(item: type[BaseModel], results: list[dict], query: PageQuery, total: int) -> Page:
-    return Page[item].model_validate(
+_PageT = TypeVar("_PageT", bound=Page)
+
+
+def _page(page: type[_PageT], results: list[dict], query: PageQuery, total: int) -> _PageT:
+    """A `Page[...]` of `results` (plain fields), validated as a whole."""
+    return page.model_validate(
         {
             "results": results,
             "page_number": query.page,
@@ -824,7 +829,7 @@ async def list_companies(request: Request, query: CompanyQuery) -> Page[Company]
         page=query.page, page_size=query.page_size, query=query.search, order_by=query.order_by
     )
     origin = _origin(request)
-    return _page(Company, [company_fields(r, origin) for r in records], query, total)
+    return _page(Page[Company], [company_fields(r, origin) for r in records], query, total)
 
 
 async def get_company(request: Request, company_id: str) -> Company:
@@ -846,7 +851,7 @@ async def list_connections(request: Request, company_id: str, query: PageQuery) 
     records, total = _store(request).list_connections(
         company_id, page=query.page, page_size=query.page_size
     )
-    return _page(Connection, [connection_fields(r) for r in records], query, total)
+    return _page(Page[Connection], [connection_fields(r) for r in records], query, total)
 
 
 async def get_connection(request: Request, company_id: str, connection_id: str) -> Connection:
@@ -1215,7 +1220,9 @@ def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[d
 
 def openapi_document(*, title: str, version: str, description: str) -> dict[str, Any]:
     """The OpenAPI document of `OPERATIONS` (the Link pages are not in it)."""
-    models = [(op.body, "validation") for op in OPERATIONS if op.body is not None]
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (op.body, "validation") for op in OPERATIONS if op.body is not None
+    ]
     models += [(op.response, "serialization") for op in OPERATIONS if op.response is not None]
     models.append((ErrorBody, "serialization"))
     refs, definitions = models_json_schema(list(dict.fromkeys(models)), ref_template=_SCHEMAS)
