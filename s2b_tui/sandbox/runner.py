@@ -51,12 +51,11 @@ class EmbeddedSandbox:
         self.data_dir = Path(data_dir)
         self.host = host
         self.port = port
-        self._store_options = {
-            "clock": clock,
-            "new_id": new_id,
-            "new_token": new_token,
-            "link_ttl": link_ttl,
-        }
+        # What the store is opened with, at start().
+        self._clock = clock
+        self._new_id = new_id
+        self._new_token = new_token
+        self._link_ttl = link_ttl
         self._store: SandboxStore | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -104,7 +103,13 @@ class EmbeddedSandbox:
                 f"Cannot listen on {_host_for_url(self.host)}:{self.port}: {exc.strerror or exc}"
             ) from exc
         try:
-            self._store = SandboxStore(self.data_dir, **self._store_options)
+            self._store = SandboxStore(
+                self.data_dir,
+                clock=self._clock,
+                new_id=self._new_id,
+                new_token=self._new_token,
+                link_ttl=self._link_ttl,
+            )
         except (OSError, RuntimeError, sqlite3.Error) as exc:
             sock.close()
             raise SandboxStartError(
