@@ -23,8 +23,6 @@ import json
 import logging
 import random
 import re
-import sqlite3
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -42,10 +40,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_core import PydanticCustomError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -82,184 +79,28 @@ from s2b_tui.sandbox import link_pages
 from s2b_tui.sandbox.records import (
     AuthorizationRecord,
     CompanyRecord,
-    Conflict,
     ConnectionRecord,
-    Gone,
     IdempotencyState,
-    NotFound,
-    StoreError,
 )
+from s2b_tui.sandbox.server.errors import (
+    HANDLED_EXCEPTIONS,
+    ApiError,
+    busy_error,
+    correlation_id_of,
+    error_response,
+    field_errors,
+    handle_exception,
+    is_busy,
+)
+from s2b_tui.sandbox.server.urls import API_PREFIX, SANDBOX_PREFIX, is_api_path
 from s2b_tui.sandbox.store import SEED_MAX, SandboxStore, key_digest
 
-API_PREFIX = "/v1"
-SANDBOX_PREFIX = f"{API_PREFIX}/sandbox"
 MAX_BODY_BYTES = 1024 * 1024
 
 logger = logging.getLogger("s2b_tui.sandbox")
 # No output unless the program configures logging: the embedded sandbox
 # shares a terminal with the console (`serve` configures stderr logging).
 logger.addHandler(logging.NullHandler())
-
-
-# ================================================================ errors
-
-
-class ApiError(Exception):
-    """An error reply: status, a sentence, optional field errors and headers."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        validation: list[FieldError] | None = None,
-        headers: dict[str, str] | None = None,
-        retryable: bool | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.validation = validation
-        self.headers = headers or {}
-        self.retryable = retryable
-
-    @classmethod
-    def invalid(cls, problems: list[FieldError]) -> ApiError:
-        return cls(422, _validation_sentence(problems), validation=problems)
-
-
-def correlation_id_of(scope: Scope) -> str:
-    """This request's correlation id, made on first use."""
-    state = scope.setdefault("state", {})
-    if "correlation_id" not in state:
-        state["correlation_id"] = uuid.uuid4().hex
-    return state["correlation_id"]
-
-
-def error_response(scope: Scope, error: ApiError) -> JSONResponse:
-    """The body API.md's Errors section describes; `validation` only on 422."""
-    retryable = error.status == 429 or error.status >= 500
-    body = ErrorBody(
-        status_code=error.status,
-        error=error.message,
-        correlation_id=correlation_id_of(scope),
-        can_be_retried=retryable if error.retryable is None else error.retryable,
-        validation=error.validation if error.status == 422 else None,
-    )
-    return JSONResponse(
-        body.model_dump(mode="json", by_alias=True, exclude_none=True),
-        status_code=error.status,
-        headers=error.headers,
-    )
-
-
-# How a field is named in a one-problem sentence ("Company name must not be empty").
-_FIELD_LABELS = {
-    "name": "Company name",
-    "description": "Company description",
-    "integrationKey": "Integration key",
-    "status": "Status",
-    "errorCode": "Error code",
-    "message": "Error message",
-    "decision": "Decision",
-    "page": "Page",
-    "pageSize": "Page size",
-    "query": "Search query",
-    "orderBy": "Sort order",
-    "Idempotency-Key": "Idempotency-Key header",
-    "body": "Request body",
-    "companies": "Number of companies",
-    "connectionsPerCompany": "Connections per company",
-}
-
-
-def _validation_sentence(problems: list[FieldError]) -> str:
-    if len(problems) == 1 and problems[0].field in _FIELD_LABELS:
-        return f"{_FIELD_LABELS[problems[0].field]} {problems[0].message}"
-    details = "; ".join(f"{p.field} {p.message}" for p in problems)
-    return f"Invalid request: {details}"
-
-
-def _field_name(loc: tuple[int | str, ...]) -> str:
-    """("body", "name") -> "name"; ("query", "pageSize") -> "pageSize"; ("body",) -> "body"."""
-    where, *rest = loc
-    return ".".join(str(part) for part in rest) or str(where)
-
-
-def _field_message(error: ErrorDetails) -> str:
-    """A short, lower-case clause for one pydantic error."""
-    kind, ctx = error["type"], error.get("ctx") or {}
-    messages = {
-        "missing": "is required",
-        "extra_forbidden": "is not a known field",
-        "string_type": "must be a string",
-        "int_type": "must be an integer",
-        "int_parsing": "must be an integer",
-        "int_from_float": "must be an integer",
-        "float_type": "must be a number",
-        "float_parsing": "must be a number",
-        "finite_number": "must be a finite number",
-        "bool_type": "must be true or false",
-        "model_type": "must be a JSON object",
-        "dict_type": "must be a JSON object",
-    }
-    if kind in messages:
-        return messages[kind]
-    if kind == "greater_than_equal":
-        return f"must be at least {ctx['ge']}"
-    if kind == "less_than_equal":
-        return f"must be at most {ctx['le']}"
-    if kind in ("literal_error", "enum"):
-        return f"must be {ctx['expected']}"
-    if kind == "string_too_long":
-        return f"must be at most {ctx['max_length']} characters"
-    if kind == "string_pattern_mismatch":
-        return "has an invalid format"
-    return error["msg"]  # our own validators' messages are already clauses
-
-
-def _field_errors(where: str, exc: ValidationError) -> list[FieldError]:
-    """pydantic's errors in the query or the body (`where`), as field errors."""
-    return [
-        FieldError(field=_field_name((where, *e["loc"])), message=_field_message(e))
-        for e in exc.errors()
-    ]
-
-
-def _store_error_status(exc: StoreError) -> int:
-    return {NotFound: 404, Conflict: 409, Gone: 410}[type(exc)]
-
-
-def _is_busy(exc: BaseException) -> bool:
-    """Another process (or a big seed) held the write lock past the busy timeout."""
-    text = str(exc).lower()
-    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
-
-
-def _busy() -> ApiError:
-    return ApiError(503, "The sandbox database is busy; try again", headers={"Retry-After": "1"})
-
-
-async def _handle(request: Request, exc: Exception) -> Response:
-    """One exception handler for what the routes raise, and for Starlette's
-    404 (no route) and 405 (a route, but not for this method)."""
-    if isinstance(exc, ApiError):
-        error = exc
-    elif isinstance(exc, NotFound | Conflict | Gone):
-        error = ApiError(_store_error_status(exc), str(exc))
-    elif _is_busy(exc):
-        error = _busy()
-    elif isinstance(exc, StarletteHTTPException):
-        phrase = HTTPStatus(exc.status_code).phrase.capitalize()
-        message = "No such endpoint" if exc.status_code == 404 else phrase
-        error = ApiError(exc.status_code, message, headers=dict(exc.headers or {}))
-    else:
-        raise exc
-    return error_response(request.scope, error)
-
-
-# The exceptions `_handle` answers (a sqlite3.OperationalError only when busy).
-_HANDLED = (ApiError, NotFound, Conflict, Gone, sqlite3.OperationalError, StarletteHTTPException)
 
 
 # ============================================================ middleware
@@ -293,8 +134,8 @@ class CorrelationMiddleware:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
             # Raised outside the routes (by the middleware below) or not handled there.
-            if _is_busy(exc):
-                error = _busy()
+            if is_busy(exc):
+                error = busy_error()
             else:
                 logger.exception("unhandled error (correlation id %s)", correlation_id)
                 error = ApiError(500, "The sandbox had an internal error")
@@ -353,10 +194,6 @@ class BodyLimitMiddleware:
             await error_response(scope, too_large)(scope, receive, send)
 
 
-def _is_api_path(path: str) -> bool:
-    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
-
-
 class AuthMiddleware:
     """Checks `Authorization: Bearer <key>` for every /v1 request and puts
     the key's digest in the scope state for idempotency. The key itself is
@@ -367,7 +204,7 @@ class AuthMiddleware:
         self.store = store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _is_api_path(scope["path"]):
+        if scope["type"] != "http" or not is_api_path(scope["path"]):
             await self.app(scope, receive, send)
             return
         key = self._valid_key(dict(scope["headers"]).get(b"authorization"))
@@ -439,7 +276,7 @@ class FaultState:
     def applies_to(self, path: str) -> bool:
         """API calls under `path_prefix`; never /v1/sandbox itself."""
         sandbox_call = path == SANDBOX_PREFIX or path.startswith(SANDBOX_PREFIX + "/")
-        if not _is_api_path(path) or sandbox_call:
+        if not is_api_path(path) or sandbox_call:
             return False
         return path[len(API_PREFIX) :].startswith(self.settings.path_prefix)
 
@@ -1136,7 +973,7 @@ def _parse(where: str, model: type[BaseModel], data: Any) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ApiError.invalid(_field_errors(where, exc)) from None
+        raise ApiError.invalid(field_errors(where, exc)) from None
 
 
 _UNREADABLE_JSON = (
@@ -1309,7 +1146,7 @@ def create_app(store: SandboxStore, *, version: str = __version__) -> SandboxApp
             *(_route(op.method, API_PREFIX + op.path, op.endpoint) for op in OPERATIONS),
             *(_route(method, path, page) for method, path, page in link_pages.PAGES),
         ],
-        exception_handlers=dict.fromkeys(_HANDLED, _handle),
+        exception_handlers=dict.fromkeys(HANDLED_EXCEPTIONS, handle_exception),
     )
     app.version = version
     app.state.store = store
