@@ -17,22 +17,16 @@ well under a millisecond for everything but seeding, which runs in a thread.
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
-import logging
-import random
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from http import HTTPStatus
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StrictFloat,
     StrictInt,
     StrictStr,
     ValidationError,
@@ -46,10 +40,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from s2b_tui import __version__
-from s2b_tui.api.keys import KEY_PATTERN
 from s2b_tui.api.models import (
     INTEGRATION_NAMES,
     Authorization,
@@ -71,7 +63,6 @@ from s2b_tui.api.validation import (
     PAGE_SIZE_MAX,
     description_problem,
     has_control_characters,
-    idempotency_key_problem,
     name_problem,
     normalize_name,
 )
@@ -80,362 +71,20 @@ from s2b_tui.sandbox.records import (
     AuthorizationRecord,
     CompanyRecord,
     ConnectionRecord,
-    IdempotencyState,
 )
 from s2b_tui.sandbox.server.errors import (
     HANDLED_EXCEPTIONS,
     ApiError,
-    busy_error,
-    correlation_id_of,
-    error_response,
     field_errors,
     handle_exception,
-    is_busy,
 )
-from s2b_tui.sandbox.server.urls import API_PREFIX, SANDBOX_PREFIX, is_api_path
-from s2b_tui.sandbox.store import SEED_MAX, SandboxStore, key_digest
-
-MAX_BODY_BYTES = 1024 * 1024
-
-logger = logging.getLogger("s2b_tui.sandbox")
-# No output unless the program configures logging: the embedded sandbox
-# shares a terminal with the console (`serve` configures stderr logging).
-logger.addHandler(logging.NullHandler())
-
-
-# ============================================================ middleware
-
-
-class CorrelationMiddleware:
-    """Gives every response an `X-Correlation-Id`; turns a crash into a JSON 500
-    (or a 503 when the database stayed locked)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        correlation_id = correlation_id_of(scope)
-        started = False
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                message["headers"] = [
-                    *(h for h in message.get("headers", []) if h[0] != b"x-correlation-id"),
-                    (b"x-correlation-id", correlation_id.encode()),
-                ]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception as exc:
-            # Raised outside the routes (by the middleware below) or not handled there.
-            if is_busy(exc):
-                error = busy_error()
-            else:
-                logger.exception("unhandled error (correlation id %s)", correlation_id)
-                error = ApiError(500, "The sandbox had an internal error")
-            if started:
-                raise
-            await error_response(scope, error)(scope, receive, send_with_id)
-
-
-class BodyTooLarge(Exception):
-    """Raised from `receive`; `BodyLimitMiddleware` answers it with a 413."""
-
-
-def _too_large(limit: int = MAX_BODY_BYTES) -> ApiError:
-    return ApiError(413, f"Request body is larger than {limit:,} bytes")
-
-
-class BodyLimitMiddleware:
-    """413 for bodies over `limit` bytes, by Content-Length or, for chunked
-    uploads, by counting: nothing ever reads more than `limit` + one chunk."""
-
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        too_large = _too_large(self.limit)
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limit:
-            await error_response(scope, too_large)(scope, receive, send)
-            return
-        received = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if started:
-                raise
-            await error_response(scope, too_large)(scope, receive, send)
-
-
-class AuthMiddleware:
-    """Checks `Authorization: Bearer <key>` for every /v1 request and puts
-    the key's digest in the scope state for idempotency. The key itself is
-    never logged or echoed."""
-
-    def __init__(self, app: ASGIApp, store: SandboxStore) -> None:
-        self.app = app
-        self.store = store
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not is_api_path(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        key = self._valid_key(dict(scope["headers"]).get(b"authorization"))
-        if isinstance(key, ApiError):
-            await error_response(scope, key)(scope, receive, send)
-            return
-        scope.setdefault("state", {})["key_digest"] = key_digest(key)
-        await self.app(scope, receive, send)
-
-    def _valid_key(self, header: bytes | None) -> str | ApiError:
-        """The key of an `Authorization` header, or the 401 refusing it."""
-
-        def refuse(message: str) -> ApiError:
-            return ApiError(401, message, headers={"WWW-Authenticate": "Bearer"})
-
-        if not header:
-            return refuse(
-                "Missing API key: send the header Authorization: Bearer sk_test_… "
-                "(`s2b-tui sandbox serve` prints the key)"
-            )
-        parts = header.decode("latin-1").split()
-        if len(parts) != 2 or parts[0].lower() != "bearer" or not KEY_PATTERN.fullmatch(parts[1]):
-            return refuse(
-                "Malformed API key: expected Authorization: Bearer followed by sk_test_ "
-                "and at least 16 letters or digits"
-            )
-        key = parts[1]
-        if key.startswith("sk_live_"):
-            return refuse(
-                "Live keys cannot be used against a sandbox: use the sandbox's sk_test_ key, "
-                "not an sk_live_ one"
-            )
-        if not self.store.check_key(key):
-            return refuse(
-                "Unknown or revoked API key: this sandbox did not issue it, or it was revoked"
-            )
-        return key
-
-
-class FaultSettings(BaseModel):
-    """Injected faults (`PUT /sandbox/faults`); `{}` turns them all off."""
-
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
-
-    latency_ms: StrictInt = Field(0, ge=0, le=60_000, description="delay added to each reply")
-    error_rate: StrictFloat = Field(
-        0.0, ge=0, le=1, allow_inf_nan=False, description="share of calls that fail, 0 to 1"
-    )
-    error_status: StrictInt = Field(503, ge=400, le=599, description="status of injected errors")
-    path_prefix: StrictStr = Field(
-        "",
-        max_length=200,
-        pattern=r"^(/[\x21-\x7e]*)?$",
-        description="only paths under /v1 that start with this, e.g. /companies",
-    )
-    retry_after: StrictInt = Field(1, ge=0, le=3600, description="Retry-After of 429 and 503")
-    error_count: StrictInt | None = Field(
-        None, ge=1, description="stop after this many injected errors (remaining, when read)"
-    )
-
-
-@dataclass
-class FaultState:
-    """The current faults of one server process (deliberately not shared)."""
-
-    settings: FaultSettings = field(default_factory=FaultSettings)
-    rng: random.Random = field(default_factory=random.Random)
-
-    def applies_to(self, path: str) -> bool:
-        """API calls under `path_prefix`; never /v1/sandbox itself."""
-        sandbox_call = path == SANDBOX_PREFIX or path.startswith(SANDBOX_PREFIX + "/")
-        if not is_api_path(path) or sandbox_call:
-            return False
-        return path[len(API_PREFIX) :].startswith(self.settings.path_prefix)
-
-    def draw_error(self) -> bool:
-        """Whether this call fails; counts down `error_count`."""
-        settings = self.settings
-        if settings.error_rate <= 0 or settings.error_count == 0:
-            return False
-        if self.rng.random() >= settings.error_rate:
-            return False
-        if settings.error_count is not None:
-            self.settings = settings.model_copy(update={"error_count": settings.error_count - 1})
-        return True
-
-
-class FaultMiddleware:
-    """Injected errors answer before the handler runs (nothing changes).
-    Latency is added after it ran, when the response starts: the write is
-    committed and its idempotent reply stored, only the answer is late, as
-    when a reply is lost to a client timeout."""
-
-    def __init__(self, app: ASGIApp, faults: FaultState) -> None:
-        self.app = app
-        self.faults = faults
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.faults.applies_to(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        settings = self.faults.settings
-        delay = settings.latency_ms / 1000
-
-        async def late_send(message: Message) -> None:
-            if message["type"] == "http.response.start" and delay:
-                await asyncio.sleep(delay)
-            await send(message)
-
-        if self.faults.draw_error():
-            status = settings.error_status
-            headers = {"Retry-After": str(settings.retry_after)} if status in (429, 503) else {}
-            message = f"{HTTPStatus(status).phrase} (fault injected by the sandbox)"
-            error = ApiError(status, message, headers=headers)
-            await error_response(scope, error)(scope, receive, late_send)
-            return
-        await self.app(scope, receive, late_send)
-
-
-_IDEMPOTENT_METHODS = ("POST", "PATCH")
-
-
-class IdempotencyMiddleware:
-    """API.md, Idempotency: POST and PATCH with an `Idempotency-Key` run once
-    per (API key, idempotency key); later tries get the stored reply."""
-
-    def __init__(self, app: ASGIApp, store: SandboxStore) -> None:
-        self.app = app
-        self.store = store
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key_bytes = None
-        if scope["type"] == "http" and scope["method"] in _IDEMPOTENT_METHODS:
-            key_bytes = dict(scope["headers"]).get(b"idempotency-key")
-        # Only authenticated API calls get here with a key digest.
-        if key_bytes is None or "key_digest" not in scope.get("state", {}):
-            await self.app(scope, receive, send)
-            return
-        key = key_bytes.decode("latin-1")
-        problem = idempotency_key_problem(key)
-        if problem is not None:
-            error = ApiError.invalid([FieldError(field="Idempotency-Key", message=problem)])
-            await error_response(scope, error)(scope, receive, send)
-            return
-
-        body = await _read_body(receive)
-        owner = scope["state"]["key_digest"]
-        outcome = self.store.idempotency_begin(
-            owner, key, scope["method"], scope["path"], hashlib.sha256(body).hexdigest()
-        )
-        if outcome.state is IdempotencyState.REPLAY:
-            assert outcome.status is not None and outcome.body is not None
-            replay = Response(
-                outcome.body,
-                status_code=outcome.status,
-                media_type=outcome.content_type,
-                headers={"Idempotent-Replayed": "true"},
-            )
-            await replay(scope, receive, send)
-            return
-        if outcome.state is not IdempotencyState.NEW:
-            error = (
-                ApiError(
-                    409,
-                    "A request with this Idempotency-Key is still in progress; retry shortly",
-                    retryable=True,
-                )
-                if outcome.state is IdempotencyState.IN_FLIGHT
-                else ApiError.invalid(
-                    [
-                        FieldError(
-                            field="Idempotency-Key",
-                            message="was already used for a different request",
-                        )
-                    ]
-                )
-            )
-            await error_response(scope, error)(scope, receive, send)
-            return
-
-        start: Message = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        try:
-            await self.app(scope, _replaying(body, receive), capture)
-        except BaseException:
-            self.store.idempotency_abandon(owner, key)
-            raise
-        status = start["status"]
-        reply = b"".join(chunks)
-        if status < 500:
-            content_type = dict(start.get("headers", ())).get(b"content-type", b"").decode()
-            self.store.idempotency_finish(owner, key, status, content_type, reply)
-        else:
-            self.store.idempotency_abandon(owner, key)  # a retry must run it again
-        await send(start)
-        await send({"type": "http.response.body", "body": reply})
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """A receive that hands out `body` once, then defers to the real one."""
-    pending = True
-
-    async def replay() -> Message:
-        nonlocal pending
-        if pending:
-            pending = False
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
-
+from s2b_tui.sandbox.server.middleware.auth import AuthMiddleware
+from s2b_tui.sandbox.server.middleware.body_limit import BodyLimitMiddleware
+from s2b_tui.sandbox.server.middleware.correlation import CorrelationMiddleware
+from s2b_tui.sandbox.server.middleware.faults import FaultMiddleware, FaultSettings, FaultState
+from s2b_tui.sandbox.server.middleware.idempotency import IDEMPOTENT_METHODS, IdempotencyMiddleware
+from s2b_tui.sandbox.server.urls import API_PREFIX
+from s2b_tui.sandbox.store import SEED_MAX, SandboxStore
 
 # ======================================================= request bodies
 
@@ -1073,7 +722,7 @@ def openapi_document(*, title: str, version: str, description: str) -> dict[str,
         ]
         if op.query is not None:
             parameters += _query_parameters(op.query, schemas)
-        if op.method in _IDEMPOTENT_METHODS:
+        if op.method in IDEMPOTENT_METHODS:
             parameters.append(_IDEMPOTENCY_KEY)
         success: dict[str, Any] = {"description": "Successful Response"}
         if op.response is not None:
