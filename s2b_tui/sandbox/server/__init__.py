@@ -21,20 +21,13 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
-    Field,
-    StrictInt,
-    StrictStr,
     ValidationError,
-    field_validator,
 )
-from pydantic.alias_generators import to_camel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
-from pydantic_core import PydanticCustomError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -46,31 +39,31 @@ from s2b_tui.api.models import (
     INTEGRATION_NAMES,
     Authorization,
     Company,
-    CompanyOrder,
     Connection,
     ConnectionStatus,
     ErrorBody,
     FieldError,
     Integration,
-    IntegrationKey,
     IntegrationList,
     Page,
     SandboxInfo,
 )
 from s2b_tui.api.validation import (
-    DESCRIPTION_MAX,
-    NAME_MAX,
-    PAGE_SIZE_MAX,
-    description_problem,
     has_control_characters,
-    name_problem,
-    normalize_name,
 )
 from s2b_tui.sandbox import link_pages
 from s2b_tui.sandbox.records import (
     AuthorizationRecord,
     CompanyRecord,
     ConnectionRecord,
+)
+from s2b_tui.sandbox.server.bodies import (
+    CompleteRequest,
+    CreateCompanyRequest,
+    CreateConnectionRequest,
+    SeedRequest,
+    SimulateRequest,
+    UpdateConnectionRequest,
 )
 from s2b_tui.sandbox.server.errors import (
     HANDLED_EXCEPTIONS,
@@ -83,116 +76,13 @@ from s2b_tui.sandbox.server.middleware.body_limit import BodyLimitMiddleware
 from s2b_tui.sandbox.server.middleware.correlation import CorrelationMiddleware
 from s2b_tui.sandbox.server.middleware.faults import FaultMiddleware, FaultSettings, FaultState
 from s2b_tui.sandbox.server.middleware.idempotency import IDEMPOTENT_METHODS, IdempotencyMiddleware
+from s2b_tui.sandbox.server.queries import CompanyQuery, PageQuery
 from s2b_tui.sandbox.server.urls import API_PREFIX
-from s2b_tui.sandbox.store import SEED_MAX, SandboxStore
-
-# ======================================================= request bodies
-
-
-class RequestBody(BaseModel):
-    """Request bodies: camelCase, unknown fields refused (422)."""
-
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False)
-
-
-# The JSON Schema patterns say what the validators enforce, so generated
-# requests (schemathesis) that match the schema are accepted.
-# No controls, and no unpaired surrogates (\ud800-\udfff: not text).
-_NAME_PATTERN = (
-    r"^[^\x00-\x1f\x7f-\x9f\ud800-\udfff]*[^\s\x00-\x1f\x7f-\x9f\ud800-\udfff]"
-    r"[^\x00-\x1f\x7f-\x9f\ud800-\udfff]*$"
-)
-_DESCRIPTION_PATTERN = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff]*$"
-
-
-class CreateCompanyRequest(RequestBody):
-    name: StrictStr = Field(
-        description="trimmed; 1 to 100 characters; no control characters",
-        json_schema_extra={"minLength": 1, "maxLength": NAME_MAX, "pattern": _NAME_PATTERN},
-    )
-    description: StrictStr | None = Field(
-        None,
-        description="at most 500 characters; no control characters but line breaks",
-        json_schema_extra={"maxLength": DESCRIPTION_MAX, "pattern": _DESCRIPTION_PATTERN},
-    )
-
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, value: str) -> str:
-        problem = name_problem(value)
-        if problem:
-            raise PydanticCustomError("company_name", problem)
-        return normalize_name(value)
-
-    @field_validator("description")
-    @classmethod
-    def _valid_description(cls, value: str | None) -> str | None:
-        problem = description_problem(value)
-        if problem:
-            raise PydanticCustomError("company_description", problem)
-        return value or None  # an empty description is no description
-
-
-class CreateConnectionRequest(RequestBody):
-    integration_key: IntegrationKey
-
-
-class UpdateConnectionRequest(RequestBody):
-    status: Literal["DISCONNECTED"] = Field(
-        description="the only change: unlink (deauthorize) the connection"
-    )
-
-
-class SimulateRequest(RequestBody):
-    status: ConnectionStatus
-    error_code: StrictStr | None = Field(None, pattern=r"^[A-Z][A-Z0-9_]{0,63}$")
-    message: StrictStr | None = Field(
-        None, json_schema_extra={"maxLength": DESCRIPTION_MAX, "pattern": _DESCRIPTION_PATTERN}
-    )
-
-    @field_validator("message")
-    @classmethod
-    def _valid_message(cls, value: str | None) -> str | None:
-        problem = description_problem(value)
-        if problem:
-            raise PydanticCustomError("error_message", problem)
-        return value
-
-
-class CompleteRequest(RequestBody):
-    decision: Literal["allow", "deny"]
-
-
-class SeedRequest(RequestBody):
-    companies: StrictInt = Field(ge=1, le=SEED_MAX)
-    connections_per_company: StrictInt = Field(1, ge=0, le=len(INTEGRATION_NAMES))
-    seed: StrictInt | None = Field(None, description="makes names and statuses reproducible")
+from s2b_tui.sandbox.store import SandboxStore
 
 
 class SeedResult(BaseModel):
     created: int
-
-
-# ===================================================== query parameters
-# Read leniently: "2" is 2, the last of a repeated parameter wins, and
-# unknown parameters are ignored.
-
-
-class PageQuery(BaseModel):
-    """The parameters of a list: which page, and how big."""
-
-    page: int = Field(1, ge=1, description="1-based")
-    page_size: int = Field(50, alias="pageSize", ge=1, le=PAGE_SIZE_MAX)
-
-
-class CompanyQuery(PageQuery):
-    search: str | None = Field(
-        None,
-        alias="query",
-        max_length=200,
-        description="case-insensitive substring of the name, or an id",
-    )
-    order_by: CompanyOrder = Field(CompanyOrder.CREATED_DESC, alias="orderBy")
 
 
 # ============================================================ converting
