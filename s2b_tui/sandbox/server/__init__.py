@@ -21,7 +21,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import (
     BaseModel,
@@ -29,34 +29,22 @@ from pydantic import (
 )
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from s2b_tui import __version__
 from s2b_tui.api.models import (
-    INTEGRATION_NAMES,
     Authorization,
     Company,
     Connection,
-    ConnectionStatus,
     ErrorBody,
     FieldError,
-    Integration,
     IntegrationList,
     Page,
     SandboxInfo,
 )
-from s2b_tui.api.validation import (
-    has_control_characters,
-)
 from s2b_tui.sandbox import link_pages
-from s2b_tui.sandbox.records import (
-    AuthorizationRecord,
-    CompanyRecord,
-    ConnectionRecord,
-)
 from s2b_tui.sandbox.server.bodies import (
     CompleteRequest,
     CreateCompanyRequest,
@@ -71,6 +59,30 @@ from s2b_tui.sandbox.server.errors import (
     field_errors,
     handle_exception,
 )
+from s2b_tui.sandbox.server.handlers.authorizations import get_authorization
+from s2b_tui.sandbox.server.handlers.companies import (
+    create_company,
+    delete_company,
+    get_company,
+    list_companies,
+)
+from s2b_tui.sandbox.server.handlers.connections import (
+    create_connection,
+    delete_connection,
+    get_connection,
+    list_connections,
+    reauthorize_connection,
+    unlink_connection,
+)
+from s2b_tui.sandbox.server.handlers.integrations import list_integrations
+from s2b_tui.sandbox.server.handlers.sandbox import (
+    SeedResult,
+    complete_authorization,
+    sandbox_info,
+    seed,
+    set_faults,
+    simulate,
+)
 from s2b_tui.sandbox.server.middleware.auth import AuthMiddleware
 from s2b_tui.sandbox.server.middleware.body_limit import BodyLimitMiddleware
 from s2b_tui.sandbox.server.middleware.correlation import CorrelationMiddleware
@@ -79,240 +91,6 @@ from s2b_tui.sandbox.server.middleware.idempotency import IDEMPOTENT_METHODS, Id
 from s2b_tui.sandbox.server.queries import CompanyQuery, PageQuery
 from s2b_tui.sandbox.server.urls import API_PREFIX
 from s2b_tui.sandbox.store import SandboxStore
-
-
-class SeedResult(BaseModel):
-    created: int
-
-
-# ============================================================ converting
-
-
-def _origin(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
-def _link(origin: str, token: str) -> str:
-    return f"{origin}/link/{token}"
-
-
-# A reply is built as plain fields and validated once, as a whole: a pydantic
-# model per company and per connection costs twice as much.
-
-
-def connection_fields(record: ConnectionRecord) -> dict[str, Any]:
-    """A `Connection`'s fields, for validation."""
-    error = None
-    if record.status == ConnectionStatus.ERROR and record.error_code:
-        error = {
-            "code": record.error_code,
-            "message": record.error_message or "",
-            "occurred_at": record.error_occurred_at,
-        }
-    return {
-        "id": record.id,
-        "company_id": record.company_id,
-        "integration_key": record.integration_key,
-        "platform_name": INTEGRATION_NAMES.get(record.integration_key, record.integration_key),
-        "status": record.status,
-        "created_at": record.created_at,
-        "updated_at": record.updated_at,
-        "last_sync_at": record.last_sync_at,
-        "error": error,
-    }
-
-
-def company_fields(record: CompanyRecord, origin: str) -> dict[str, Any]:
-    """A `Company`'s fields, with its connections, for validation."""
-    return {
-        "id": record.id,
-        "name": record.name,
-        "description": record.description,
-        "created_at": record.created_at,
-        "auth_url": _link(origin, record.link_token),
-        "connections": [connection_fields(c) for c in record.connections],
-    }
-
-
-def connection_model(record: ConnectionRecord) -> Connection:
-    return Connection.model_validate(connection_fields(record))
-
-
-def company_model(record: CompanyRecord, origin: str) -> Company:
-    return Company.model_validate(company_fields(record, origin))
-
-
-def authorization_model(record: AuthorizationRecord, origin: str) -> Authorization:
-    return Authorization(
-        id=record.id,
-        company_id=record.company_id,
-        integration_key=record.integration_key,
-        platform_name=INTEGRATION_NAMES.get(record.integration_key, record.integration_key),
-        auth_url=_link(origin, record.token),
-        status=record.status,
-        expires_at=record.expires_at,
-        connection_id=record.connection_id,
-    )
-
-
-# ================================================================ routes
-
-
-def _store(request: Request) -> SandboxStore:
-    return request.app.state.store
-
-
-def _faults(request: Request) -> FaultState:
-    return request.app.state.faults
-
-
-_PageT = TypeVar("_PageT", bound=Page)
-
-
-def _page(page: type[_PageT], results: list[dict], query: PageQuery, total: int) -> _PageT:
-    """A `Page[...]` of `results` (plain fields), validated as a whole."""
-    return page.model_validate(
-        {
-            "results": results,
-            "page_number": query.page,
-            "page_size": query.page_size,
-            "total_results": total,
-        }
-    )
-
-
-# Handlers get the request, the path's parameters in order, then `query=`
-# and `body=` when their operation has them. Path parameters are strings.
-
-
-async def list_integrations(request: Request) -> IntegrationList:
-    return IntegrationList(
-        results=[Integration(key=key, name=name) for key, name in INTEGRATION_NAMES.items()]
-    )
-
-
-async def create_company(request: Request, body: CreateCompanyRequest) -> Company:
-    record = _store(request).create_company(body.name, body.description)
-    return company_model(record, _origin(request))
-
-
-async def list_companies(request: Request, query: CompanyQuery) -> Page[Company]:
-    if query.search is not None and has_control_characters(query.search):
-        raise ApiError.invalid(
-            [FieldError(field="query", message="must not contain control characters")]
-        )
-    records, total = _store(request).list_companies(
-        page=query.page, page_size=query.page_size, query=query.search, order_by=query.order_by
-    )
-    origin = _origin(request)
-    return _page(Page[Company], [company_fields(r, origin) for r in records], query, total)
-
-
-async def get_company(request: Request, company_id: str) -> Company:
-    return company_model(_store(request).get_company(company_id), _origin(request))
-
-
-async def delete_company(request: Request, company_id: str) -> None:
-    _store(request).delete_company(company_id)
-
-
-async def create_connection(
-    request: Request, company_id: str, body: CreateConnectionRequest
-) -> Authorization:
-    record = _store(request).start_authorization(company_id, body.integration_key)
-    return authorization_model(record, _origin(request))
-
-
-async def list_connections(request: Request, company_id: str, query: PageQuery) -> Page[Connection]:
-    records, total = _store(request).list_connections(
-        company_id, page=query.page, page_size=query.page_size
-    )
-    return _page(Page[Connection], [connection_fields(r) for r in records], query, total)
-
-
-async def get_connection(request: Request, company_id: str, connection_id: str) -> Connection:
-    return connection_model(_store(request).get_connection(company_id, connection_id))
-
-
-async def unlink_connection(
-    request: Request, company_id: str, connection_id: str, body: UpdateConnectionRequest
-) -> Connection:
-    return connection_model(_store(request).disconnect(company_id, connection_id))
-
-
-async def reauthorize_connection(
-    request: Request, company_id: str, connection_id: str
-) -> Authorization:
-    record = _store(request).reauthorize(company_id, connection_id)
-    return authorization_model(record, _origin(request))
-
-
-async def delete_connection(request: Request, company_id: str, connection_id: str) -> None:
-    _store(request).delete_connection(company_id, connection_id)
-
-
-async def get_authorization(
-    request: Request, company_id: str, authorization_id: str
-) -> Authorization:
-    record = _store(request).get_authorization(company_id, authorization_id)
-    return authorization_model(record, _origin(request))
-
-
-# ---------------------------------------------------- sandbox QA endpoints
-
-
-async def sandbox_info(request: Request) -> SandboxInfo:
-    return SandboxInfo(
-        sandbox=True,
-        version=request.app.version,
-        link_ttl_seconds=int(_store(request).link_ttl.total_seconds()),
-        faults=_faults(request).settings.model_dump(mode="json", by_alias=True),
-    )
-
-
-async def set_faults(request: Request, body: FaultSettings) -> FaultSettings:
-    _faults(request).settings = body
-    return body
-
-
-async def simulate(
-    request: Request, company_id: str, connection_id: str, body: SimulateRequest
-) -> Connection:
-    if body.status != ConnectionStatus.ERROR and (body.error_code or body.message):
-        field_name = "errorCode" if body.error_code else "message"
-        raise ApiError.invalid(
-            [FieldError(field=field_name, message="applies only to status ERROR")]
-        )
-    record = _store(request).simulate(
-        company_id,
-        connection_id,
-        body.status,
-        error_code=body.error_code,
-        error_message=body.message,
-    )
-    return connection_model(record)
-
-
-async def complete_authorization(
-    request: Request, authorization_id: str, body: CompleteRequest
-) -> Authorization:
-    record = _store(request).complete_authorization(
-        authorization_id, allow=body.decision == "allow"
-    )
-    return authorization_model(record, _origin(request))
-
-
-async def seed(request: Request, body: SeedRequest) -> SeedResult:
-    # In a worker thread: 100,000 companies take seconds, and the event loop
-    # keeps answering meanwhile.
-    created = await run_in_threadpool(
-        _store(request).seed,
-        body.companies,
-        connections_per_company=body.connections_per_company,
-        seed=body.seed,
-    )
-    return SeedResult(created=created)
-
 
 # ------------------------------------------------------------ operations
 
