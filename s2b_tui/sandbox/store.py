@@ -7,6 +7,9 @@ the same data directory (WAL journal, a busy timeout, and every write in a
 `BEGIN IMMEDIATE` transaction so two writers never deadlock on an upgrade).
 Invariants live in the schema where they can, e.g. the partial unique index
 that allows one CONNECTED or ERROR connection per company and integration.
+
+The schema is in `schema`, the records and refusals the store hands out in
+`records`, and what `seed` inserts in `demo_data`.
 """
 
 from __future__ import annotations
