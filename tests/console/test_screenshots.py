@@ -10,10 +10,10 @@ import difflib
 
 import pytest
 
-from tests.console.scenes import SCENES, SCREENSHOTS, render_scene
+from tests.console.scenes import ALL_SCENES, LIVE_KEY, LIVE_SCENES, SCREENSHOTS, render_scene
 
 
-@pytest.mark.parametrize("name", list(SCENES))
+@pytest.mark.parametrize("name", list(ALL_SCENES))
 async def test_screenshot_matches_the_app(name):
     expected = (SCREENSHOTS / f"{name}.svg").read_text(encoding="utf-8")
     actual = await render_scene(name)
@@ -31,3 +31,16 @@ async def test_screenshot_matches_the_app(name):
             f"screenshots/{name}.svg is out of date; run `python tests/console/scenes.py`.\n"
             + diff[:3000]
         )
+
+
+def test_every_screenshot_is_a_scene():
+    """No picture in screenshots/ outlives the scene that made it."""
+    assert sorted(path.stem for path in SCREENSHOTS.glob("*.svg")) == sorted(ALL_SCENES)
+
+
+@pytest.mark.parametrize("name", list(LIVE_SCENES))
+async def test_a_live_scene_says_live_and_shows_the_key_only_masked(name):
+    svg = (await render_scene(name)).replace("&#160;", " ")
+    assert LIVE_KEY not in svg
+    assert LIVE_KEY[8:] not in svg  # not even without its prefix
+    assert "● LIVE" in svg and "sk_live_…wxyz" in svg
