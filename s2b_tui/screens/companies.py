@@ -274,8 +274,7 @@ class CompaniesScreen(ConsoleScreen):
         )
         return text
 
-    def _change_view(self, **changes: object) -> None:
-        new_view = replace(self.view, **changes)
+    def _change_view(self, new_view: ListView) -> None:
         if new_view != self.view:
             self.view = new_view
             self.load()
@@ -293,7 +292,7 @@ class CompaniesScreen(ConsoleScreen):
 
     def _search(self, query: str) -> None:
         if self.app.is_ready:
-            self._change_view(query=query, page=1)
+            self._change_view(replace(self.view, query=query, page=1))
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
@@ -325,15 +324,15 @@ class CompaniesScreen(ConsoleScreen):
     def action_cycle_sort(self) -> None:
         orders = [order for order, _ in SORTS]
         next_order = orders[(orders.index(self.view.order) + 1) % len(orders)]
-        self._change_view(order=next_order, page=1)
+        self._change_view(replace(self.view, order=next_order, page=1))
 
     def action_next_page(self) -> None:
         if self.view.page < self.total_pages:
-            self._change_view(page=self.view.page + 1)
+            self._change_view(replace(self.view, page=self.view.page + 1))
 
     def action_previous_page(self) -> None:
         if self.view.page > 1:
-            self._change_view(page=self.view.page - 1)
+            self._change_view(replace(self.view, page=self.view.page - 1))
 
     def _selected(self) -> Company | None:
         key = self.table.selected_key
