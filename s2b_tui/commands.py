@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from s2b_tui.api import AuthorizationStatus, ConnectionStatus
+from s2b_tui.display import platform_of
 
 if TYPE_CHECKING:
     from s2b_tui.app import ConsoleApp
@@ -104,7 +105,7 @@ class ConsoleCommands(Provider):
             connection = screen.selected_connection()
             if connection is None:
                 return
-            name = screen.platform_of(connection)
+            name = platform_of(connection)
             for status, why in (
                 (ConnectionStatus.ERROR, "the access token expired"),
                 (ConnectionStatus.DISCONNECTED, "the customer revoked access"),

@@ -6,18 +6,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from rich.text import Text
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
-from textual.screen import Screen
+from textual.notifications import SeverityLevel
 from textual.timer import Timer
 from textual.widgets import Static
 
 from s2b_tui.api import Authorization, AuthorizationStatus, Company, NotFoundError, Sync2BooksError
 from s2b_tui.desktop import open_in_browser
-from s2b_tui.display import format_time, one_line, safe_text
+from s2b_tui.display import format_time, one_line, platform_of, safe_text
+from s2b_tui.screens.base import ConsoleScreen
 from s2b_tui.widgets.environment_bar import EnvironmentBar
 from s2b_tui.widgets.key_bar import KeyBar
 from s2b_tui.widgets.qr_code import QRCode
@@ -42,12 +43,15 @@ def describe_expiry(expires_at: datetime | None, at: datetime) -> str:
     return f"Single-use link, expires {when} (in {remaining})."
 
 
-class AuthorizationScreen(Screen):
+class AuthorizationScreen(ConsoleScreen):
     BINDINGS = [
         Binding("escape", "back", "Back to connections"),
         Binding("y", "copy_url", "Copy link"),
         Binding("o", "open_url", "Open in browser"),
     ]
+
+    auth_body = getters.query_one("#auth-body", Horizontal)
+    qr_code = getters.query_one("#qr", QRCode)
 
     def __init__(self, company: Company, authorization: Authorization) -> None:
         super().__init__()
@@ -57,8 +61,7 @@ class AuthorizationScreen(Screen):
 
     @property
     def platform(self) -> str:
-        auth = self.authorization
-        return one_line(auth.platform_name or str(auth.integration_key), 40)
+        return platform_of(self.authorization)
 
     def compose(self) -> ComposeResult:
         company = one_line(self.company.name, 50)
@@ -102,8 +105,8 @@ class AuthorizationScreen(Screen):
         self.call_after_refresh(self._fit_qr)
 
     def _fit_qr(self) -> None:
-        body = self.query_one("#auth-body").content_size
-        self.query_one("#qr", QRCode).show(body.width - INFO_MIN_WIDTH, body.height)
+        body = self.auth_body.content_size
+        self.qr_code.show(body.width - INFO_MIN_WIDTH, body.height)
 
     # -- watching the hand-off ----------------------------------------------------------
 
@@ -140,12 +143,13 @@ class AuthorizationScreen(Screen):
         self.authorization = authorization
         self._show_state()
         if changed and authorization.status != AuthorizationStatus.PENDING:
-            message = {
+            messages: dict[str, str] = {
                 AuthorizationStatus.COMPLETED: f"{self.platform} is now CONNECTED",
                 AuthorizationStatus.DECLINED: f"The customer declined {self.platform}",
                 AuthorizationStatus.EXPIRED: f"The {self.platform} link expired",
-            }.get(authorization.status, f"Authorization is {authorization.status}")
-            severity = (
+            }
+            message = messages.get(authorization.status, f"Authorization is {authorization.status}")
+            severity: SeverityLevel = (
                 "information"
                 if authorization.status == AuthorizationStatus.COMPLETED
                 else "warning"
@@ -158,7 +162,7 @@ class AuthorizationScreen(Screen):
         self.query_one("#auth-expiry", Static).update(
             Text(describe_expiry(auth.expires_at, now()), style="dim")
         )
-        look = {
+        look: dict[str, tuple[str, str]] = {
             AuthorizationStatus.PENDING: ("◌ Waiting for the customer…", "accent"),
             AuthorizationStatus.COMPLETED: (
                 f"✓ Connected. {self.platform} is now CONNECTED. Escape returns to the table.",
