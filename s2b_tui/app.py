@@ -19,7 +19,6 @@ from textual.screen import Screen
 
 from s2b_tui.api import Sync2BooksClient, Sync2BooksError
 from s2b_tui.api.client import RequestEvent
-from s2b_tui.commands import ConsoleCommands
 from s2b_tui.config import DEFAULT_REFRESH_SECONDS, Settings
 from s2b_tui.desktop import copy_with_pyperclip
 from s2b_tui.display import one_line, theme_colours
@@ -34,6 +33,8 @@ from s2b_tui.session import (
 from s2b_tui.startup import resume_gc
 
 if TYPE_CHECKING:
+    from textual.command import Provider
+
     from s2b_tui.sandbox.process import SandboxProcess
 
 REQUEST_LOG_SIZE = 500
@@ -41,12 +42,19 @@ REQUEST_LOG_SIZE = 500
 STARTUP_SECONDS = 1.0
 
 
+def _console_commands() -> type[Provider]:
+    """The console's palette commands, loaded when the palette first opens."""
+    from s2b_tui.commands import ConsoleCommands
+
+    return ConsoleCommands
+
+
 class ConsoleApp(App[None]):
     """The Sync2Books onboarding console."""
 
     TITLE = "Sync2Books"
     CSS_PATH = "app.tcss"
-    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    COMMANDS = App.COMMANDS | {_console_commands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("question_mark", "help", "Help", key_display="?"),

@@ -3,7 +3,9 @@ and the authorization watched until the customer acts."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 
 from rich.text import Text
 from textual import getters, work
@@ -16,6 +18,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from s2b_tui.api import Authorization, AuthorizationStatus, Company, NotFoundError, Sync2BooksError
+from s2b_tui.commands import Command, CommandList
 from s2b_tui.desktop import open_in_browser
 from s2b_tui.display import format_time, one_line, platform_of, safe_text
 from s2b_tui.screens.base import ConsoleScreen
@@ -43,7 +46,31 @@ def describe_expiry(expires_at: datetime | None, at: datetime) -> str:
     return f"Single-use link, expires {when} (in {remaining})."
 
 
+class CustomerCommands(CommandList):
+    """Sandbox: the customer's answer on the Link page, without a browser."""
+
+    def commands(self) -> Iterator[Command]:
+        screen = self.screen
+        assert isinstance(screen, AuthorizationScreen)
+        auth = screen.authorization
+        if not self.sandbox_controls or auth.status != AuthorizationStatus.PENDING:
+            return
+        sandbox = self.console.client.sandbox
+        for decision, verb in (("allow", "allows"), ("deny", "denies")):
+            yield Command(
+                f"Sandbox: the customer {verb} {screen.platform}",
+                "Completes the shown authorization as the Link page would",
+                partial(
+                    self.run_api_call,
+                    None,
+                    partial(sandbox.complete_authorization, auth.id, decision),
+                    screen.update_authorization,
+                ),
+            )
+
+
 class AuthorizationScreen(ConsoleScreen):
+    COMMANDS = {CustomerCommands}
     BINDINGS = [
         Binding("escape", "back", "Back to connections"),
         Binding("y", "copy_url", "Copy link"),

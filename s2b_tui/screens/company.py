@@ -8,8 +8,9 @@ failures keep the last data on screen, marked stale, and back off.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import partial
 
 from rich.text import Text
 from textual import getters, on, work
@@ -29,6 +30,7 @@ from s2b_tui.api import (
     NotFoundError,
     Sync2BooksError,
 )
+from s2b_tui.commands import Command, CommandList
 from s2b_tui.display import format_time, one_line, platform_of, safe_text, short_id
 from s2b_tui.screens.base import ConsoleScreen
 from s2b_tui.widgets.connections_table import ConnectionsTable
@@ -39,10 +41,41 @@ from s2b_tui.widgets.live_indicator import LiveIndicator
 MAX_BACKOFF_SECONDS = 30.0
 
 
+class ConnectionCommands(CommandList):
+    """Sandbox: what could happen to the selected connection, made to happen."""
+
+    def commands(self) -> Iterator[Command]:
+        screen = self.screen
+        assert isinstance(screen, CompanyScreen)
+        if not self.sandbox_controls:
+            return
+        connection = screen.selected_connection()
+        if connection is None:
+            return
+        name = platform_of(connection)
+        sandbox = self.console.client.sandbox
+        for status, why in (
+            (ConnectionStatus.ERROR, "the access token expired"),
+            (ConnectionStatus.DISCONNECTED, "the customer revoked access"),
+            (ConnectionStatus.CONNECTED, "the connection recovered"),
+        ):
+            yield Command(
+                f"Sandbox: simulate {status} on {name}",
+                f"As if {why}",
+                partial(
+                    self.run_api_call,
+                    None,
+                    partial(sandbox.simulate, connection.company_id, connection.id, status),
+                    lambda _: screen.refresh_now(),
+                ),
+            )
+
+
 class CompanyScreen(ConsoleScreen):
     """A company's header and its live connection table."""
 
     AUTO_FOCUS = "#connections"
+    COMMANDS = {ConnectionCommands}
     MUTATING = frozenset({"connect", "unlink", "reauthorize", "delete_connection"})
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the company list"),
