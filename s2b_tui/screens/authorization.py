@@ -77,6 +77,9 @@ class AuthorizationScreen(ConsoleScreen):
         Binding("o", "open_url", "Open in browser"),
     ]
 
+    auth_url = getters.query_one("#auth-url", Static)
+    auth_status = getters.query_one("#auth-status", Static)
+    auth_expiry = getters.query_one("#auth-expiry", Static)
     auth_body = getters.query_one("#auth-body", Horizontal)
     qr_code = getters.query_one("#qr", QRCode)
 
@@ -119,9 +122,7 @@ class AuthorizationScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         url = self.authorization.auth_url
-        self.query_one("#auth-url", Static).update(
-            Text(one_line(url), style=f"bold underline link {url}")
-        )
+        self.auth_url.update(Text(one_line(url), style=f"bold underline link {url}"))
         self._show_state()
         self._schedule()
 
@@ -186,9 +187,7 @@ class AuthorizationScreen(ConsoleScreen):
     def _show_state(self) -> None:
         auth = self.authorization
         colours = self.app.theme_colours()
-        self.query_one("#auth-expiry", Static).update(
-            Text(describe_expiry(auth.expires_at, now()), style="dim")
-        )
+        self.auth_expiry.update(Text(describe_expiry(auth.expires_at, now()), style="dim"))
         look: dict[str, tuple[str, str]] = {
             AuthorizationStatus.PENDING: ("◌ Waiting for the customer…", "accent"),
             AuthorizationStatus.COMPLETED: (
@@ -205,9 +204,7 @@ class AuthorizationScreen(ConsoleScreen):
             ),
         }
         text, role = look.get(auth.status, (f"? {one_line(str(auth.status))}", "warning"))
-        self.query_one("#auth-status", Static).update(
-            Text(text, style=f"bold {colours.get(role, '')}".strip())
-        )
+        self.auth_status.update(Text(text, style=f"bold {colours.get(role, '')}".strip()))
 
     # -- keys -------------------------------------------------------------------------
 

@@ -117,6 +117,7 @@ class CompanyScreen(ConsoleScreen):
     table = getters.query_one("#connections", ConnectionsTable)
     indicator = getters.query_one("#live-indicator", LiveIndicator)
     detail = getters.query_one("#connection-detail", Static)
+    connections_title = getters.query_one("#connections-title", Static)
     message = getters.query_one("#message", Static)
 
     def __init__(self, company: Company, *, just_created: bool = False) -> None:
@@ -310,9 +311,7 @@ class CompanyScreen(ConsoleScreen):
             )
         else:
             self._show_message("No connections yet. Press c to connect an integration.")
-        self.query_one("#connections-title", Static).update(
-            Text(f"Connections ({rows})", style="bold")
-        )
+        self.connections_title.update(Text(f"Connections ({rows})", style="bold"))
 
     @on(ConnectionsTable.RowHighlighted, "#connections")
     def _show_detail(self) -> None:
