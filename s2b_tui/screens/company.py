@@ -297,12 +297,11 @@ class CompanyScreen(ConsoleScreen):
     def _render_rows(self) -> None:
         if not self.is_attached:
             return
-        table = self.table
-        table.show(self.connections.values())
-        rows = len(self.connections)
-        table.display = bool(rows)
+        count = len(self.connections)
+        self.table.show(self.connections.values())
+        self.table.display = bool(count)
         self._show_detail()
-        if rows:
+        if count:
             self._show_message("")
         elif self.just_created:
             self._show_message(
@@ -311,7 +310,7 @@ class CompanyScreen(ConsoleScreen):
             )
         else:
             self._show_message("No connections yet. Press c to connect an integration.")
-        self.connections_title.update(Text(f"Connections ({rows})", style="bold"))
+        self.connections_title.update(Text(f"Connections ({count})", style="bold"))
 
     @on(ConnectionsTable.RowHighlighted, "#connections")
     def _show_detail(self) -> None:
