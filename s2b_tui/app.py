@@ -19,20 +19,34 @@ from textual.screen import Screen
 
 from s2b_tui.api import Sync2BooksClient, Sync2BooksError
 from s2b_tui.api.client import RequestEvent
-from s2b_tui.commands import ConsoleCommands
 from s2b_tui.config import DEFAULT_REFRESH_SECONDS, Settings
 from s2b_tui.desktop import copy_with_pyperclip
 from s2b_tui.display import one_line, theme_colours
-from s2b_tui.session import Backend, Environment, Session, backend_for, open_session
+from s2b_tui.session import (
+    Backend,
+    Environment,
+    Session,
+    SessionState,
+    backend_for,
+    open_session,
+)
 from s2b_tui.startup import resume_gc
 
 if TYPE_CHECKING:
+    from textual.command import Provider
+
     from s2b_tui.sandbox.process import SandboxProcess
-    from s2b_tui.screens.companies import CompaniesScreen
 
 REQUEST_LOG_SIZE = 500
 #: Garbage collection, paused while the console starts, resumes this long after.
 STARTUP_SECONDS = 1.0
+
+
+def _console_commands() -> type[Provider]:
+    """The console's palette commands, loaded when the palette first opens."""
+    from s2b_tui.commands import ConsoleCommands
+
+    return ConsoleCommands
 
 
 class ConsoleApp(App[None]):
@@ -40,7 +54,7 @@ class ConsoleApp(App[None]):
 
     TITLE = "Sync2Books"
     CSS_PATH = "app.tcss"
-    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    COMMANDS = App.COMMANDS | {_console_commands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -48,8 +62,8 @@ class ConsoleApp(App[None]):
 
     #: Where the console points; None until the session is open.
     environment: reactive[Environment | None] = reactive(None)
-    #: "connecting", "ready" or "failed".
-    session_state: reactive[str] = reactive("connecting")
+    #: How far the session is; `is_ready` says whether the API can be used.
+    session_state: reactive[SessionState] = reactive(SessionState.CONNECTING)
 
     def __init__(
         self,
@@ -62,7 +76,6 @@ class ConsoleApp(App[None]):
         self.backend = backend
         self.refresh_seconds = refresh_seconds
         self.session: Session | None = None
-        self._home: CompaniesScreen | None = None
         self._client: Sync2BooksClient | None = None
         self._client_opened = asyncio.Event()
         self.session_error: Sync2BooksError | None = None
@@ -79,21 +92,21 @@ class ConsoleApp(App[None]):
 
     async def opened_client(self) -> Sync2BooksClient:
         """The client as soon as it exists, before the session is confirmed:
-        a screen's first page can load alongside the session's own requests."""
+        a screen's first page can load alongside the session's own requests.
+
+        Whoever waits here when the client arrives resumes ahead of the
+        session's requests: the home screen's first page is the console's
+        first request."""
         await self._client_opened.wait()
         return self.client
 
     def _opened(self, client: Sync2BooksClient) -> None:
         self._client = client
         self._client_opened.set()
-        if self._home is not None:
-            # The first page is the console's first request, ahead of the
-            # session's own (whether or not its screen is mounted yet).
-            self._home.prefetch(client)
 
     @property
     def is_ready(self) -> bool:
-        return self.session is not None
+        return self.session_state is SessionState.READY
 
     @property
     def is_sandbox(self) -> bool:
@@ -113,8 +126,7 @@ class ConsoleApp(App[None]):
         from s2b_tui.screens.companies import CompaniesScreen
 
         self.environment = self.backend.preview()
-        self._home = CompaniesScreen()
-        return self._home
+        return CompaniesScreen()
 
     def on_mount(self) -> None:
         self.connect()
@@ -125,22 +137,22 @@ class ConsoleApp(App[None]):
     async def connect(self) -> None:
         """Open the session: start the sandbox or reach the API, learn where we are."""
         self.session_error = None
-        self.session_state = "connecting"
+        self.session_state = SessionState.CONNECTING
         try:
             session = await open_session(
                 self.backend, on_request=self.request_log.append, on_client=self._opened
             )
         except Sync2BooksError as exc:
             self.session_error = exc
-            self.session_state = "failed"
+            self.session_state = SessionState.FAILED
             return
         except Exception as exc:  # the embedded sandbox could not start, say
             self.session_error = Sync2BooksError(f"Could not start: {one_line(str(exc), 300)}")
-            self.session_state = "failed"
+            self.session_state = SessionState.FAILED
             return
         self.session = session
         self.environment = session.environment
-        self.session_state = "ready"
+        self.session_state = SessionState.READY
         if session.integrations_note:
             self.notify(session.integrations_note, severity="warning", markup=False)
 
@@ -150,10 +162,9 @@ class ConsoleApp(App[None]):
 
     async def shutdown(self) -> None:
         """Close the client and stop the embedded sandbox (idempotent)."""
-        self.workers.cancel_all()
-        if self._home is not None:
-            self._home.cancel_prefetch()
+        self.workers.cancel_all()  # a first page still on its way too
         self.session = None
+        self.session_state = SessionState.CLOSED
         self._client_opened.clear()
         if self._client is not None:
             client, self._client = self._client, None

@@ -94,7 +94,7 @@ def _main(argv: list[str] | None) -> int:
         # httpx imports its own command line (click, pygments) whenever they
         # are installed, which costs start-up time; this process never uses
         # it, and httpx does without it (`httpx.main` then says it is missing).
-        sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
         from s2b_tui.api.errors import InvalidApiKeyError
         from s2b_tui.app import make_app
 

@@ -1,20 +1,22 @@
 """Command palette (ctrl+p): the request log, and the sandbox controls that
 let QA and demos drive every status without a browser. The sandbox commands
-exist only while the console talks to a sandbox."""
+exist only while the console talks to a sandbox.
+
+The console's own commands are here; a screen's commands (acting on what it
+shows) are on that screen, in its `COMMANDS`, built on `CommandList`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from s2b_tui.api import AuthorizationStatus, ConnectionStatus
-
-if TYPE_CHECKING:
-    from s2b_tui.app import ConsoleApp
+from s2b_tui.app import ConsoleApp
+from s2b_tui.screens.base import ConsoleScreen
 
 
 @dataclass(frozen=True)
@@ -49,108 +51,37 @@ FAULT_PRESETS: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
-class ConsoleCommands(Provider):
+class CommandList(Provider):
+    """A provider whose commands are a list (`commands()`), matched by title."""
+
     @property
     def console(self) -> ConsoleApp:
-        return self.app  # type: ignore[return-value]
+        app = self.app
+        assert isinstance(app, ConsoleApp)
+        return app
+
+    @property
+    def sandbox_controls(self) -> bool:
+        """Whether the sandbox's QA controls may be offered."""
+        return self.console.is_sandbox and not self.console.read_only
 
     def commands(self) -> Iterator[Command]:
-        app = self.console
-        yield Command(
-            "Request log", "The last API calls: status, latency, correlation id", self._log
-        )
-        if not app.is_sandbox or app.read_only:
-            return
-        yield from self._screen_commands()
-        for count in (100, 10_000, 100_000):
-            yield Command(
-                f"Sandbox: seed {count:,} demo companies",
-                "Adds realistic companies with mixed connection statuses",
-                partial(self._call, f"Seeded {count:,} companies.", self._seed(count)),
-            )
-        for title, help_text, faults in FAULT_PRESETS:
-            yield Command(
-                f"Sandbox faults: {title}",
-                help_text,
-                partial(self._call, f"Fault injected: {title}.", self._faults(faults)),
-            )
-        yield Command(
-            "Sandbox faults: clear",
-            "Back to a healthy API",
-            partial(self._call, "Faults cleared.", app.client.sandbox.clear_faults),
-        )
+        raise NotImplementedError
 
-    def _screen_commands(self) -> Iterator[Command]:
-        from s2b_tui.screens.authorization import AuthorizationScreen
-        from s2b_tui.screens.company import CompanyScreen
-
-        screen = self.screen
-        client = self.console.client
-        if isinstance(screen, AuthorizationScreen):
-            auth = screen.authorization
-            if auth.status == AuthorizationStatus.PENDING:
-                for decision, verb in (("allow", "allows"), ("deny", "denies")):
-                    yield Command(
-                        f"Sandbox: the customer {verb} {screen.platform}",
-                        "Completes the shown authorization as the Link page would",
-                        partial(
-                            self._call,
-                            None,
-                            partial(client.sandbox.complete_authorization, auth.id, decision),
-                            screen.update_authorization,
-                        ),
-                    )
-        if isinstance(screen, CompanyScreen):
-            connection = screen.selected_connection()
-            if connection is None:
-                return
-            name = screen.platform_of(connection)
-            for status, why in (
-                (ConnectionStatus.ERROR, "the access token expired"),
-                (ConnectionStatus.DISCONNECTED, "the customer revoked access"),
-                (ConnectionStatus.CONNECTED, "the connection recovered"),
-            ):
-                yield Command(
-                    f"Sandbox: simulate {status} on {name}",
-                    f"As if {why}",
-                    partial(
-                        self._call,
-                        None,
-                        partial(
-                            client.sandbox.simulate, connection.company_id, connection.id, status
-                        ),
-                        lambda _: screen.refresh_now(),
-                    ),
-                )
-
-    def _seed(self, count: int) -> Callable[[], Awaitable[int]]:
-        return partial(self.console.client.sandbox.seed, count, connections_per_company=2)
-
-    def _faults(self, faults: dict[str, Any]) -> Callable[[], Awaitable[dict]]:
-        return partial(self.console.client.sandbox.set_faults, **faults)
-
-    def _call(
+    def run_api_call(
         self,
         success: str | None,
         call: Callable[[], Awaitable[Any]],
-        then: Callable[[Any], None] | None = None,
+        then: Callable[[Any], None],
     ) -> None:
-        screen = self.screen
+        """Run a sandbox command; say `success` when it worked, then `then`."""
 
         def done(result: Any) -> None:
             if success:
                 self.console.notify(success)
-            if then is not None:
-                then(result)
-            elif hasattr(screen, "action_refresh"):
-                screen.action_refresh()  # show what the command changed
+            then(result)
 
         self.console.run_api_action("run the sandbox command", call, done)
-
-    def _log(self) -> None:
-        from s2b_tui.screens.request_log import RequestLogScreen
-
-        self.console.push_screen(RequestLogScreen())
 
     async def discover(self) -> Hits:
         for command in self.commands():
@@ -162,3 +93,54 @@ class ConsoleCommands(Provider):
             score = matcher.match(command.title)
             if score > 0:
                 yield Hit(score, matcher.highlight(command.title), command.run, help=command.help)
+
+
+class ConsoleCommands(CommandList):
+    """The request log, and the sandbox's seeding and fault injection."""
+
+    def commands(self) -> Iterator[Command]:
+        yield Command(
+            "Request log", "The last API calls: status, latency, correlation id", self._log
+        )
+        if not self.sandbox_controls:
+            return
+        sandbox = self.console.client.sandbox
+        for count in (100, 10_000, 100_000):
+            yield Command(
+                f"Sandbox: seed {count:,} demo companies",
+                "Adds realistic companies with mixed connection statuses",
+                partial(
+                    self._call,
+                    f"Seeded {count:,} companies.",
+                    partial(sandbox.seed, count, connections_per_company=2),
+                ),
+            )
+        for title, help_text, faults in FAULT_PRESETS:
+            yield Command(
+                f"Sandbox faults: {title}",
+                help_text,
+                partial(
+                    self._call,
+                    f"Fault injected: {title}.",
+                    partial(sandbox.set_faults, **faults),
+                ),
+            )
+        yield Command(
+            "Sandbox faults: clear",
+            "Back to a healthy API",
+            partial(self._call, "Faults cleared.", sandbox.clear_faults),
+        )
+
+    def _call(self, success: str, call: Callable[[], Awaitable[Any]]) -> None:
+        screen = self.screen
+
+        def show_changes(_: object) -> None:
+            if isinstance(screen, ConsoleScreen):
+                screen.data_changed()  # show what the command changed
+
+        self.run_api_call(success, call, show_changes)
+
+    def _log(self) -> None:
+        from s2b_tui.screens.request_log import RequestLogScreen
+
+        self.console.push_screen(RequestLogScreen())

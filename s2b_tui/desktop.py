@@ -33,7 +33,7 @@ def copy_with_pyperclip(text: str, timeout: float = CLIPBOARD_TIMEOUT_SECONDS) -
 
     def attempt() -> None:
         try:
-            import pyperclip
+            import pyperclip  # type: ignore[import-untyped]  # it ships no type hints
 
             pyperclip.copy(text)
         except Exception as exc:  # PyperclipException, OSError, a missing tool…

@@ -4,11 +4,15 @@ messages) always goes through `safe_text`: controls removed, never markup."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from s2b_tui.api import ConnectionStatus
 from s2b_tui.api.validation import strip_control_characters
+
+if TYPE_CHECKING:
+    from s2b_tui.api import Authorization, Connection
 
 #: status → (symbol, theme colour variable). Meaning is never colour alone.
 STATUS_LOOK: dict[str, tuple[str, str]] = {
@@ -43,6 +47,11 @@ def one_line(value: str, limit: int | None = None) -> str:
 
 def short_id(value: str) -> str:
     return value[:8]
+
+
+def platform_of(item: Connection | Authorization) -> str:
+    """The accounting software's name, or its key when the API gave none."""
+    return one_line(item.platform_name or str(item.integration_key), 40)
 
 
 def format_time(value: datetime | None, *, empty: str = "—") -> str:

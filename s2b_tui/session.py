@@ -35,6 +35,15 @@ class EnvironmentKind(StrEnum):
     LIVE = "LIVE"
 
 
+class SessionState(StrEnum):
+    """How far the console is with its session."""
+
+    CONNECTING = "connecting"
+    READY = "ready"
+    FAILED = "failed"
+    CLOSED = "closed"  # the console is quitting: nothing more is asked of the API
+
+
 BUILT_IN_INTEGRATIONS = [Integration(key=k, name=v) for k, v in INTEGRATION_NAMES.items()]
 
 

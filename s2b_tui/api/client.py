@@ -4,21 +4,22 @@ One shared `httpx.AsyncClient`; every endpoint of API.md returns a pydantic
 model. Safe calls are retried with exponential backoff and full jitter, and
 `POST`/`PATCH` carry one `Idempotency-Key` per call, reused on every retry,
 so a retried create never makes two companies.
+
+Reading replies (JSON bodies, the typed error of a non-2xx reply) is in
+`wire`; the sandbox's QA endpoints, `client.sandbox`, in `sandbox_controls`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
-import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, SecretStr
@@ -33,7 +34,6 @@ from s2b_tui.api.errors import (
     NotFoundError,
     ReadOnlyError,
     Sync2BooksError,
-    error_class_for,
 )
 from s2b_tui.api.keys import ApiKey, ApiMode
 from s2b_tui.api.models import (
@@ -45,16 +45,20 @@ from s2b_tui.api.models import (
     Integration,
     IntegrationList,
     Page,
-    SandboxInfo,
-    SeedResult,
+)
+from s2b_tui.api.sandbox_controls import SandboxControls
+from s2b_tui.api.wire import (
+    RETRYABLE_STATUSES,
+    Reply,
+    encode_json,
+    error_from_response,
+    reply_json,
+    segment,
+    shorten,
 )
 
 DEFAULT_BASE_URL = "https://api.sync2books.com/v1"
-# A server's error text is shown to a person: one sentence, not a page.
-MAX_ERROR_MESSAGE = 500
-MAX_FIELD_ERRORS = 20
 MUTATING_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -98,15 +102,6 @@ class RequestEvent:
 
 
 RequestHook = Callable[[RequestEvent], None]
-
-
-@dataclass(slots=True)
-class _Reply:
-    status: int
-    body: Any
-    headers: httpx.Headers
-    correlation_id: str | None
-    retries: int
 
 
 @dataclass(slots=True)
@@ -251,11 +246,11 @@ class Sync2BooksClient:
         return _walk_pages(fetch)
 
     async def get_company(self, company_id: str) -> Company:
-        reply = await self._request("GET", f"companies/{_seg(company_id)}")
+        reply = await self._request("GET", f"companies/{segment(company_id)}")
         return self._parse(Company, reply)
 
     async def delete_company(self, company_id: str) -> None:
-        await self._request("DELETE", f"companies/{_seg(company_id)}")
+        await self._request("DELETE", f"companies/{segment(company_id)}")
 
     # -- connections ----------------------------------------------------------
 
@@ -269,7 +264,7 @@ class Sync2BooksClient:
         """Start connecting an integration: the reply carries the authUrl."""
         reply = await self._request(
             "POST",
-            f"companies/{_seg(company_id)}/connections",
+            f"companies/{segment(company_id)}/connections",
             json_body={"integrationKey": str(integration_key)},
             idempotency_key=idempotency_key,
         )
@@ -280,7 +275,7 @@ class Sync2BooksClient:
     ) -> Page[Connection]:
         reply = await self._request(
             "GET",
-            f"companies/{_seg(company_id)}/connections",
+            f"companies/{segment(company_id)}/connections",
             params={"page": page, "pageSize": page_size},
         )
         return self._parse(Page[Connection], reply)
@@ -298,7 +293,7 @@ class Sync2BooksClient:
 
     async def get_connection(self, company_id: str, connection_id: str) -> Connection:
         reply = await self._request(
-            "GET", f"companies/{_seg(company_id)}/connections/{_seg(connection_id)}"
+            "GET", f"companies/{segment(company_id)}/connections/{segment(connection_id)}"
         )
         return self._parse(Connection, reply)
 
@@ -308,7 +303,7 @@ class Sync2BooksClient:
         """Deauthorize: the connection becomes DISCONNECTED (idempotent)."""
         reply = await self._request(
             "PATCH",
-            f"companies/{_seg(company_id)}/connections/{_seg(connection_id)}",
+            f"companies/{segment(company_id)}/connections/{segment(connection_id)}",
             json_body={"status": ConnectionStatus.DISCONNECTED.value},
             idempotency_key=idempotency_key,
         )
@@ -319,25 +314,25 @@ class Sync2BooksClient:
     ) -> Authorization:
         reply = await self._request(
             "POST",
-            f"companies/{_seg(company_id)}/connections/{_seg(connection_id)}/authorize",
+            f"companies/{segment(company_id)}/connections/{segment(connection_id)}/authorize",
             idempotency_key=idempotency_key,
         )
         return self._parse(Authorization, reply)
 
     async def delete_connection(self, company_id: str, connection_id: str) -> None:
         await self._request(
-            "DELETE", f"companies/{_seg(company_id)}/connections/{_seg(connection_id)}"
+            "DELETE", f"companies/{segment(company_id)}/connections/{segment(connection_id)}"
         )
 
     async def get_authorization(self, company_id: str, authorization_id: str) -> Authorization:
         reply = await self._request(
-            "GET", f"companies/{_seg(company_id)}/authorizations/{_seg(authorization_id)}"
+            "GET", f"companies/{segment(company_id)}/authorizations/{segment(authorization_id)}"
         )
         return self._parse(Authorization, reply)
 
     # -- the machinery --------------------------------------------------------
 
-    def _parse(self, model: type[ModelT], reply: _Reply) -> ModelT:
+    def _parse(self, model: type[ModelT], reply: Reply) -> ModelT:
         try:
             return model.model_validate(reply.body)
         except PydanticValidationError as exc:
@@ -349,7 +344,7 @@ class Sync2BooksClient:
                 f"The API's reply did not have the expected shape ({problems})", reply
             ) from None
 
-    def _invalid(self, message: str, reply: _Reply) -> InvalidResponseError:
+    def _invalid(self, message: str, reply: Reply) -> InvalidResponseError:
         error = InvalidResponseError(
             message, status_code=reply.status, correlation_id=reply.correlation_id
         )
@@ -385,7 +380,7 @@ class Sync2BooksClient:
         params: dict[str, Any] | None = None,
         json_body: Any = None,
         idempotency_key: str | None = None,
-    ) -> _Reply:
+    ) -> Reply:
         if self.read_only and method in MUTATING_METHODS:
             raise ReadOnlyError(f"{method} /{path} was not sent: this console is read-only")
         headers: dict[str, str] = {}
@@ -394,10 +389,7 @@ class Sync2BooksClient:
             headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
         content = None
         if json_body is not None:
-            # An unpaired surrogate (only possible inside a string) is sent as
-            # its JSON escape, \udXXX, for the server to refuse; never a crash here.
-            text = json.dumps(json_body, ensure_ascii=False)
-            content = text.encode("utf-8", errors="backslashreplace")
+            content = encode_json(json_body)
             headers["Content-Type"] = "application/json"
 
         attempt = _Attempt()
@@ -424,7 +416,7 @@ class Sync2BooksClient:
         content: bytes | None,
         headers: dict[str, str],
         attempt: _Attempt,
-    ) -> _Reply:
+    ) -> Reply:
         while True:
             try:
                 response = await self._http.request(
@@ -448,20 +440,20 @@ class Sync2BooksClient:
             else:
                 attempt.last_status = response.status_code
                 attempt.correlation_id = (
-                    _shorten(response.headers.get("X-Correlation-Id", "").strip(), 100) or None
+                    shorten(response.headers.get("X-Correlation-Id", "").strip(), 100) or None
                 )
                 if response.is_success:
-                    return _Reply(
+                    return Reply(
                         status=response.status_code,
-                        body=_json_or_none(response) if response.content else None,
+                        body=reply_json(response) if response.content else None,
                         headers=response.headers,
                         correlation_id=attempt.correlation_id,
                         retries=attempt.retries,
                     )
-                error = _error_from_response(response, attempt.correlation_id)
+                error = error_from_response(response, attempt.correlation_id)
                 if method == "DELETE" and attempt.retries > 0 and isinstance(error, NotFoundError):
                     # A retried delete whose first reply was lost: it is gone.
-                    return _Reply(response.status_code, None, response.headers, None, 0)
+                    return Reply(response.status_code, None, response.headers, None, 0)
             if not self._should_retry(error, attempt):
                 raise error
             attempt.retries += 1
@@ -520,75 +512,6 @@ class _BearerAuth(httpx.Auth):
         return f"_BearerAuth({self._key.masked!r})"
 
 
-class SandboxControls:
-    """The sandbox-only QA endpoints (`/sandbox/...`). Absent in production:
-    call `info()` first; it answers None when the API is not a sandbox."""
-
-    def __init__(self, client: Sync2BooksClient) -> None:
-        self._client = client
-
-    async def info(self) -> SandboxInfo | None:
-        try:
-            reply = await self._client._request("GET", "sandbox")
-        except NotFoundError:
-            return None
-        info = self._client._parse(SandboxInfo, reply)
-        return info if info.sandbox else None
-
-    async def simulate(
-        self,
-        company_id: str,
-        connection_id: str,
-        status: ConnectionStatus | str,
-        *,
-        error_code: str | None = None,
-        message: str | None = None,
-    ) -> Connection:
-        body: dict[str, Any] = {"status": str(status)}
-        if error_code:
-            body["errorCode"] = error_code
-        if message:
-            body["message"] = message
-        reply = await self._client._request(
-            "POST",
-            f"sandbox/companies/{_seg(company_id)}/connections/{_seg(connection_id)}/simulate",
-            json_body=body,
-        )
-        return self._client._parse(Connection, reply)
-
-    async def complete_authorization(self, authorization_id: str, decision: str) -> Authorization:
-        reply = await self._client._request(
-            "POST",
-            f"sandbox/authorizations/{_seg(authorization_id)}/complete",
-            json_body={"decision": decision},
-        )
-        return self._client._parse(Authorization, reply)
-
-    async def seed(
-        self, companies: int, *, connections_per_company: int | None = None, seed: int | None = None
-    ) -> int:
-        body: dict[str, Any] = {"companies": companies}
-        if connections_per_company is not None:
-            body["connectionsPerCompany"] = connections_per_company
-        if seed is not None:
-            body["seed"] = seed
-        reply = await self._client._request("POST", "sandbox/seed", json_body=body)
-        return self._client._parse(SeedResult, reply).created
-
-    async def set_faults(self, **faults: Any) -> dict:
-        """latency_ms, error_rate, error_status, path_prefix, retry_after, error_count."""
-        body = {_camel(k): v for k, v in faults.items() if v is not None}
-        reply = await self._client._request("PUT", "sandbox/faults", json_body=body)
-        if not isinstance(reply.body, dict):
-            raise self._client._invalid(
-                "The API's reply to PUT /sandbox/faults was not a JSON object", reply
-            )
-        return reply.body
-
-    async def clear_faults(self) -> None:
-        await self._client._request("PUT", "sandbox/faults", json_body={})
-
-
 async def _walk_pages(fetch: Callable[[int], Awaitable[Page[Any]]]) -> AsyncIterator[Any]:
     page_number = 1
     while True:
@@ -598,113 +521,6 @@ async def _walk_pages(fetch: Callable[[int], Awaitable[Page[Any]]]) -> AsyncIter
         if not page.results or page_number >= page.total_pages:
             return
         page_number += 1
-
-
-def _seg(value: str) -> str:
-    """A path segment: ids are UUIDs, but never let odd input change the path."""
-    return quote(str(value), safe="")
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-# A JSON escape of half a UTF-16 pair ("\\ud83d"); a whole pair loads as one character.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _decode_json(content: bytes) -> Any:
-    """A reply body as JSON (UTF-8, as API.md says). Unpaired surrogates,
-    which JSON can carry as escapes but no UTF-8 text holds, become U+FFFD,
-    so every string the client hands out can be encoded, shown and copied.
-    Raises ValueError or RecursionError when the body is not readable JSON."""
-    text = content.decode("utf-8-sig")
-    value = json.loads(text)
-    if _SURROGATE_ESCAPE.search(text):
-        value = _without_lone_surrogates(value)
-    return value
-
-
-def _without_lone_surrogates(value: Any) -> Any:
-    if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
-    if isinstance(value, list):
-        return [_without_lone_surrogates(item) for item in value]
-    if isinstance(value, dict):
-        return {
-            _without_lone_surrogates(key): _without_lone_surrogates(item)
-            for key, item in value.items()
-        }
-    return value
-
-
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return _decode_json(response.content)
-    except (ValueError, RecursionError):
-        # ValueError: not JSON, not UTF-8, or a number too long to convert;
-        # RecursionError: nested too deeply.
-        raise InvalidResponseError(
-            f"The API answered {response.status_code} with a body that is not JSON",
-            status_code=response.status_code,
-            correlation_id=response.headers.get("X-Correlation-Id"),
-        ) from None
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP date: fall back to our own backoff
-
-
-def _error_from_response(response: httpx.Response, correlation_id: str | None) -> Sync2BooksError:
-    """The typed error of a non-2xx reply. The body is read leniently: each
-    part of API.md's error body is used when it is there with the right type,
-    so a proxy's page or a differently shaped body still gives a clear error."""
-    status = response.status_code
-    cls = error_class_for(status)
-    message = f"The API answered {status} {response.reason_phrase or ''}".strip()
-    field_errors: list[FieldProblem] = []
-    can_be_retried = status in RETRYABLE_STATUSES
-    try:
-        body = _decode_json(response.content) if response.content else None
-    except (ValueError, RecursionError):
-        body = None
-    if isinstance(body, dict):
-        text = body.get("error")
-        if isinstance(text, str) and text.strip():
-            message = _shorten(text.strip(), MAX_ERROR_MESSAGE)
-        server_id = body.get("correlationId")
-        if isinstance(server_id, str) and server_id.strip():
-            correlation_id = _shorten(server_id.strip(), 100)
-        can_be_retried = body.get("canBeRetried") is True or can_be_retried
-        problems = body.get("validation")
-        if isinstance(problems, list):
-            field_errors = [
-                FieldProblem(_shorten(p["field"], 100), _shorten(p["message"], 200))
-                for p in problems
-                if isinstance(p, dict)
-                and isinstance(p.get("field"), str)
-                and isinstance(p.get("message"), str)
-            ][:MAX_FIELD_ERRORS]
-    return cls(
-        message,
-        status_code=status,
-        correlation_id=correlation_id,
-        field_errors=field_errors,
-        can_be_retried=can_be_retried,
-        retry_after=_retry_after(response),
-    )
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _transport_reason(exc: httpx.TransportError) -> str:

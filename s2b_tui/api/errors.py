@@ -3,6 +3,22 @@
 Every error is a `Sync2BooksError`: it carries the status code, the server's
 message, the correlation id and the field errors, and its `str()` is a
 sentence a person can act on. None of them ever holds the API key.
+
+    Sync2BooksError               any other status, and the base of all
+    ├── InvalidApiKeyError        a malformed key: refused before any request
+    ├── ReadOnlyError             a change asked of a read-only client: not sent
+    ├── BadRequestError           400
+    ├── AuthenticationError       401
+    ├── PermissionDeniedError     403
+    ├── NotFoundError             404
+    ├── ConflictError             409
+    ├── GoneError                 410
+    ├── UnprocessableEntityError  422, with the field errors
+    ├── RateLimitError            429
+    ├── ServerError               500 and up
+    ├── ApiConnectionError        no reply: the API could not be reached
+    ├── ApiTimeoutError           no reply in time
+    └── InvalidResponseError      a reply the client could not read
 """
 
 from __future__ import annotations

@@ -3,21 +3,25 @@ and the authorization watched until the customer acts."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 
 from rich.text import Text
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
-from textual.screen import Screen
+from textual.notifications import SeverityLevel
 from textual.timer import Timer
 from textual.widgets import Static
 
 from s2b_tui.api import Authorization, AuthorizationStatus, Company, NotFoundError, Sync2BooksError
+from s2b_tui.commands import Command, CommandList
 from s2b_tui.desktop import open_in_browser
-from s2b_tui.display import format_time, one_line, safe_text
+from s2b_tui.display import format_time, one_line, platform_of, safe_text
+from s2b_tui.screens.base import ConsoleScreen
 from s2b_tui.widgets.environment_bar import EnvironmentBar
 from s2b_tui.widgets.key_bar import KeyBar
 from s2b_tui.widgets.qr_code import QRCode
@@ -42,12 +46,42 @@ def describe_expiry(expires_at: datetime | None, at: datetime) -> str:
     return f"Single-use link, expires {when} (in {remaining})."
 
 
-class AuthorizationScreen(Screen):
+class CustomerCommands(CommandList):
+    """Sandbox: the customer's answer on the Link page, without a browser."""
+
+    def commands(self) -> Iterator[Command]:
+        screen = self.screen
+        assert isinstance(screen, AuthorizationScreen)
+        auth = screen.authorization
+        if not self.sandbox_controls or auth.status != AuthorizationStatus.PENDING:
+            return
+        sandbox = self.console.client.sandbox
+        for decision, verb in (("allow", "allows"), ("deny", "denies")):
+            yield Command(
+                f"Sandbox: the customer {verb} {screen.platform}",
+                "Completes the shown authorization as the Link page would",
+                partial(
+                    self.run_api_call,
+                    None,
+                    partial(sandbox.complete_authorization, auth.id, decision),
+                    screen.update_authorization,
+                ),
+            )
+
+
+class AuthorizationScreen(ConsoleScreen):
+    COMMANDS = {CustomerCommands}
     BINDINGS = [
         Binding("escape", "back", "Back to connections"),
         Binding("y", "copy_url", "Copy link"),
         Binding("o", "open_url", "Open in browser"),
     ]
+
+    auth_url = getters.query_one("#auth-url", Static)
+    auth_status = getters.query_one("#auth-status", Static)
+    auth_expiry = getters.query_one("#auth-expiry", Static)
+    auth_body = getters.query_one("#auth-body", Horizontal)
+    qr_code = getters.query_one("#qr", QRCode)
 
     def __init__(self, company: Company, authorization: Authorization) -> None:
         super().__init__()
@@ -57,8 +91,7 @@ class AuthorizationScreen(Screen):
 
     @property
     def platform(self) -> str:
-        auth = self.authorization
-        return one_line(auth.platform_name or str(auth.integration_key), 40)
+        return platform_of(self.authorization)
 
     def compose(self) -> ComposeResult:
         company = one_line(self.company.name, 50)
@@ -89,9 +122,7 @@ class AuthorizationScreen(Screen):
 
     def on_mount(self) -> None:
         url = self.authorization.auth_url
-        self.query_one("#auth-url", Static).update(
-            Text(one_line(url), style=f"bold underline link {url}")
-        )
+        self.auth_url.update(Text(one_line(url), style=f"bold underline link {url}"))
         self._show_state()
         self._schedule()
 
@@ -102,8 +133,8 @@ class AuthorizationScreen(Screen):
         self.call_after_refresh(self._fit_qr)
 
     def _fit_qr(self) -> None:
-        body = self.query_one("#auth-body").content_size
-        self.query_one("#qr", QRCode).show(body.width - INFO_MIN_WIDTH, body.height)
+        body = self.auth_body.content_size
+        self.qr_code.show(body.width - INFO_MIN_WIDTH, body.height)
 
     # -- watching the hand-off ----------------------------------------------------------
 
@@ -140,12 +171,13 @@ class AuthorizationScreen(Screen):
         self.authorization = authorization
         self._show_state()
         if changed and authorization.status != AuthorizationStatus.PENDING:
-            message = {
+            messages: dict[str, str] = {
                 AuthorizationStatus.COMPLETED: f"{self.platform} is now CONNECTED",
                 AuthorizationStatus.DECLINED: f"The customer declined {self.platform}",
                 AuthorizationStatus.EXPIRED: f"The {self.platform} link expired",
-            }.get(authorization.status, f"Authorization is {authorization.status}")
-            severity = (
+            }
+            message = messages.get(authorization.status, f"Authorization is {authorization.status}")
+            severity: SeverityLevel = (
                 "information"
                 if authorization.status == AuthorizationStatus.COMPLETED
                 else "warning"
@@ -155,10 +187,8 @@ class AuthorizationScreen(Screen):
     def _show_state(self) -> None:
         auth = self.authorization
         colours = self.app.theme_colours()
-        self.query_one("#auth-expiry", Static).update(
-            Text(describe_expiry(auth.expires_at, now()), style="dim")
-        )
-        look = {
+        self.auth_expiry.update(Text(describe_expiry(auth.expires_at, now()), style="dim"))
+        look: dict[str, tuple[str, str]] = {
             AuthorizationStatus.PENDING: ("◌ Waiting for the customer…", "accent"),
             AuthorizationStatus.COMPLETED: (
                 f"✓ Connected. {self.platform} is now CONNECTED. Escape returns to the table.",
@@ -174,9 +204,7 @@ class AuthorizationScreen(Screen):
             ),
         }
         text, role = look.get(auth.status, (f"? {one_line(str(auth.status))}", "warning"))
-        self.query_one("#auth-status", Static).update(
-            Text(text, style=f"bold {colours.get(role, '')}".strip())
-        )
+        self.auth_status.update(Text(text, style=f"bold {colours.get(role, '')}".strip()))
 
     # -- keys -------------------------------------------------------------------------
 

@@ -7,11 +7,10 @@ import contextlib
 from dataclasses import dataclass, replace
 
 from rich.text import Text
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
@@ -24,6 +23,8 @@ from s2b_tui.api import (
     Sync2BooksError,
 )
 from s2b_tui.display import connection_summary, format_time, one_line, safe_text, short_id
+from s2b_tui.screens.base import ConsoleScreen
+from s2b_tui.session import SessionState
 from s2b_tui.widgets.environment_bar import EnvironmentBar
 from s2b_tui.widgets.key_bar import KeyBar
 from s2b_tui.widgets.keyed_table import KeyedTable
@@ -47,17 +48,17 @@ class ListView:
     order: CompanyOrder = CompanyOrder.CREATED_DESC
 
 
-async def _fetch(client: Sync2BooksClient, view: ListView) -> Page[Company]:
+async def fetch_page(client: Sync2BooksClient, view: ListView) -> Page[Company]:
+    """The page of companies `view` describes."""
     return await client.list_companies(
         page=view.page, page_size=PAGE_SIZE, query=view.query or None, order_by=view.order
     )
 
 
-class CompaniesScreen(Screen):
+class CompaniesScreen(ConsoleScreen):
     """Companies: search, page, open, create, delete."""
 
     AUTO_FOCUS = "#companies"
-    #: Actions that change data: greyed out in read-only mode.
     MUTATING = frozenset({"new_company", "delete_company"})
     BINDINGS = [
         Binding(
@@ -105,6 +106,11 @@ class CompaniesScreen(Screen):
         Binding("escape", "clear_search", "Clear search", show=False),
     ]
 
+    search_box = getters.query_one("#search", Input)
+    page_info = getters.query_one("#page-info", Static)
+    table = getters.query_one("#companies", KeyedTable)
+    message = getters.query_one("#message", Static)
+
     def __init__(self) -> None:
         super().__init__()
         self.view = ListView()
@@ -114,13 +120,15 @@ class CompaniesScreen(Screen):
         self._debounce: Timer | None = None
         self._shown_view: ListView | None = None
         self._loading = False
-        self._prefetched: tuple[ListView, asyncio.Task[Page[Company]]] | None = None
+        #: The first load, started at compose, is the first "connecting"'s own.
+        self._first_load_started = False
+        self._mounted = asyncio.Event()
 
     def compose(self) -> ComposeResult:
         yield EnvironmentBar("Companies")
         with Horizontal(id="toolbar"):
             yield Input(placeholder="Search names or ids  ( / )", id="search")
-            yield Static("", id="page-info")
+            yield Static("loading companies…", id="page-info")
         table = KeyedTable(id="companies")
         table.add_column("Name", key="name")
         table.add_column("Connections", key="connections")
@@ -129,8 +137,13 @@ class CompaniesScreen(Screen):
         yield table
         yield Static("", id="message", classes="message")
         yield KeyBar()
+        # Started here, not at mount: a remote API's client exists before
+        # this screen is mounted, and the first page is asked for at once.
+        self._first_load_started = True
+        self.load()
 
     def on_mount(self) -> None:
+        self._mounted.set()
         self.watch(self.app, "session_state", self._session_changed, init=True)
 
     def on_screen_resume(self) -> None:
@@ -140,13 +153,15 @@ class CompaniesScreen(Screen):
 
     # -- state ------------------------------------------------------------------
 
-    def _session_changed(self, state: str) -> None:
+    def _session_changed(self, state: SessionState) -> None:
+        if state is SessionState.CLOSED:
+            return  # quitting
         self.refresh_bindings()
-        if state == "connecting":
+        if state is SessionState.CONNECTING:
             self._show_message(self.app.backend.describe())
-            if self._shown_view is None:
+            if self._shown_view is None and not self._first_load_started:
                 self.load()  # as soon as the client exists (see `load`)
-        elif state == "failed":
+        elif state is SessionState.FAILED:
             self._shown_view = None  # what an early load showed is hidden: reload when ready
             error = self.app.session_error
             self._show_message(
@@ -155,26 +170,28 @@ class CompaniesScreen(Screen):
             )
         elif not (self._loading or self._shown_view):
             self.load()
+        self._first_load_started = False  # a retry's "connecting" loads again
 
     def _show_message(self, text: str, *, problem: bool = False) -> None:
-        message = self.query_one("#message", Static)
+        message = self.message
         message.update(Text(text))
         message.set_class(problem, "-problem")
         message.display = True
-        self.query_one("#companies").display = False
+        self.table.display = False
 
     def _show_table(self) -> None:
-        self.query_one("#message").display = False
-        self.query_one("#companies").display = True
+        self.message.display = False
+        self.table.display = True
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "refresh":
             return True
-        if action in self.MUTATING and self.app.read_only:
-            return None
         if not self.app.is_ready and action not in ("search", "clear_search"):
             return None
-        return True
+        return super().check_action(action, parameters)
+
+    def data_changed(self) -> None:
+        self.action_refresh()
 
     # -- loading ------------------------------------------------------------------
 
@@ -182,9 +199,11 @@ class CompaniesScreen(Screen):
     async def load(self) -> None:
         """Fetch the page `self.view` describes; a newer load cancels this one.
 
-        The first load starts while the session is still being confirmed: the
-        list then arrives with it rather than one round trip after it. Until
-        the session is ready, a failure is left to the session to explain."""
+        The first load starts while the session is still being confirmed, and
+        asks the moment the client exists, ahead of the session's own requests
+        (see `ConsoleApp.opened_client`): the list then arrives with the
+        session rather than one round trip after it. Until the session is
+        ready, a failure is left to the session to explain."""
         self._loading = True
         try:
             await self._load()
@@ -193,19 +212,14 @@ class CompaniesScreen(Screen):
 
     async def _load(self) -> None:
         view = self.view
-        info = self.query_one("#page-info", Static)
-        info.update("loading companies…")
+        if self._mounted.is_set():  # else it is the first load, and says so already
+            self.page_info.update("loading companies…")
         client = await self.app.opened_client()
-        prefetched, self._prefetched = self._prefetched, None
-        if prefetched is not None and prefetched[0] != view:
-            prefetched[1].cancel()  # the view changed before it was shown
-            prefetched = None
         try:
-            if prefetched is not None:
-                page = await prefetched[1]
-            else:
-                page = await _fetch(client, view)
+            page = await fetch_page(client, view)
         except Sync2BooksError as exc:
+            await self._mounted.wait()
+            info = self.page_info
             if self.app.is_ready:
                 self.app.show_error("load companies", exc)
                 info.update(self._describe_page() + " · load failed (r to retry)")
@@ -215,31 +229,15 @@ class CompaniesScreen(Screen):
             self.view = replace(view, page=page.total_pages)
             await self._load()
             return
+        await self._mounted.wait()  # the first page can come before the screen is mounted
         self.total_results = page.total_results
         self.total_pages = page.total_pages
         self._fill(page.results, same_view=(view == self._shown_view))
         self._shown_view = view
-        info.update(self._describe_page())
-
-    def prefetch(self, client: Sync2BooksClient) -> None:
-        """Ask for the first page at once, mounted or not; `load` takes it."""
-        if self._shown_view is not None:
-            return
-        if self._prefetched is not None:  # a retry's: the last one is stale
-            self._prefetched[1].cancel()
-        task = asyncio.create_task(_fetch(client, self.view))
-        # Should no load take it (the session failed), its error is dropped here.
-        task.add_done_callback(lambda done: done.cancelled() or done.exception())
-        self._prefetched = (self.view, task)
-
-    def cancel_prefetch(self) -> None:
-        """Quitting: a first page still on its way is not waited for."""
-        if self._prefetched is not None:
-            self._prefetched[1].cancel()
-            self._prefetched = None
+        self.page_info.update(self._describe_page())
 
     def _fill(self, companies: list[Company], *, same_view: bool) -> None:
-        table = self.query_one("#companies", KeyedTable)
+        table = self.table
         self.companies = {c.id: c for c in companies}
         colours = self.app.theme_colours()
         rows = [
@@ -276,8 +274,7 @@ class CompaniesScreen(Screen):
         )
         return text
 
-    def _change_view(self, **changes) -> None:
-        new_view = replace(self.view, **changes)
+    def _change_view(self, new_view: ListView) -> None:
         if new_view != self.view:
             self.view = new_view
             self.load()
@@ -295,31 +292,31 @@ class CompaniesScreen(Screen):
 
     def _search(self, query: str) -> None:
         if self.app.is_ready:
-            self._change_view(query=query, page=1)
+            self._change_view(replace(self.view, query=query, page=1))
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
         if self._debounce is not None:
             self._debounce.stop()
         self._search(event.value.strip())
-        self.query_one("#companies").focus()
+        self.table.focus()
 
     def action_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        self.search_box.focus()
 
     def action_clear_search(self) -> None:
-        search = self.query_one("#search", Input)
+        search = self.search_box
         if search.value:
             search.value = ""
             if self._debounce is not None:
                 self._debounce.stop()
             self._search("")
-        self.query_one("#companies").focus()
+        self.table.focus()
 
     # -- navigation ---------------------------------------------------------------
 
     def action_refresh(self) -> None:
-        if self.app.session_state == "failed":
+        if self.app.session_state is SessionState.FAILED:
             self.app.connect()
         elif self.app.is_ready:
             self.load()
@@ -327,18 +324,18 @@ class CompaniesScreen(Screen):
     def action_cycle_sort(self) -> None:
         orders = [order for order, _ in SORTS]
         next_order = orders[(orders.index(self.view.order) + 1) % len(orders)]
-        self._change_view(order=next_order, page=1)
+        self._change_view(replace(self.view, order=next_order, page=1))
 
     def action_next_page(self) -> None:
         if self.view.page < self.total_pages:
-            self._change_view(page=self.view.page + 1)
+            self._change_view(replace(self.view, page=self.view.page + 1))
 
     def action_previous_page(self) -> None:
         if self.view.page > 1:
-            self._change_view(page=self.view.page - 1)
+            self._change_view(replace(self.view, page=self.view.page - 1))
 
     def _selected(self) -> Company | None:
-        key = self.query_one("#companies", KeyedTable).selected_key
+        key = self.table.selected_key
         return self.companies.get(key) if key else None
 
     @on(KeyedTable.RowSelected, "#companies")

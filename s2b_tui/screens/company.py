@@ -8,16 +8,16 @@ failures keep the last data on screen, marked stale, and back off.
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import partial
 
 from rich.text import Text
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
+from textual.notifications import SeverityLevel
 from textual.timer import Timer
 from textual.widgets import Static
 
@@ -27,43 +27,55 @@ from s2b_tui.api import (
     ConflictError,
     Connection,
     ConnectionStatus,
-    IntegrationKey,
     NotFoundError,
     Sync2BooksError,
 )
-from s2b_tui.display import (
-    format_time,
-    one_line,
-    safe_text,
-    short_id,
-    status_text,
-)
+from s2b_tui.commands import Command, CommandList
+from s2b_tui.display import format_time, one_line, platform_of, safe_text, short_id
+from s2b_tui.screens.base import ConsoleScreen
+from s2b_tui.widgets.connections_table import ConnectionsTable
 from s2b_tui.widgets.environment_bar import EnvironmentBar
 from s2b_tui.widgets.key_bar import KeyBar
-from s2b_tui.widgets.keyed_table import KeyedTable
+from s2b_tui.widgets.live_indicator import LiveIndicator
 
-HIGHLIGHT_SECONDS = 3.0
-ERROR_COLUMN_LIMIT = 44  # the full message is in the detail line below the table
 MAX_BACKOFF_SECONDS = 30.0
-_INTEGRATION_ORDER = {key.value: index for index, key in enumerate(IntegrationKey)}
-_STATUS_ORDER = {ConnectionStatus.CONNECTED: 0, ConnectionStatus.ERROR: 1}
 
 
-def connection_sort_key(connection: Connection) -> tuple:
-    """Integrations in their usual order; the active connection before history."""
-    return (
-        _INTEGRATION_ORDER.get(str(connection.integration_key), len(_INTEGRATION_ORDER)),
-        str(connection.integration_key),
-        _STATUS_ORDER.get(connection.status, 2),
-        -connection.updated_at.timestamp(),
-        connection.id,
-    )
+class ConnectionCommands(CommandList):
+    """Sandbox: what could happen to the selected connection, made to happen."""
+
+    def commands(self) -> Iterator[Command]:
+        screen = self.screen
+        assert isinstance(screen, CompanyScreen)
+        if not self.sandbox_controls:
+            return
+        connection = screen.selected_connection()
+        if connection is None:
+            return
+        name = platform_of(connection)
+        sandbox = self.console.client.sandbox
+        for status, why in (
+            (ConnectionStatus.ERROR, "the access token expired"),
+            (ConnectionStatus.DISCONNECTED, "the customer revoked access"),
+            (ConnectionStatus.CONNECTED, "the connection recovered"),
+        ):
+            yield Command(
+                f"Sandbox: simulate {status} on {name}",
+                f"As if {why}",
+                partial(
+                    self.run_api_call,
+                    None,
+                    partial(sandbox.simulate, connection.company_id, connection.id, status),
+                    lambda _: screen.refresh_now(),
+                ),
+            )
 
 
-class CompanyScreen(Screen):
+class CompanyScreen(ConsoleScreen):
     """A company's header and its live connection table."""
 
     AUTO_FOCUS = "#connections"
+    COMMANDS = {ConnectionCommands}
     MUTATING = frozenset({"connect", "unlink", "reauthorize", "delete_connection"})
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the company list"),
@@ -102,6 +114,12 @@ class CompanyScreen(Screen):
         Binding("p", "toggle_live", "Pause", tooltip="Pause or resume the live refresh"),
     ]
 
+    table = getters.query_one("#connections", ConnectionsTable)
+    indicator = getters.query_one("#live-indicator", LiveIndicator)
+    detail = getters.query_one("#connection-detail", Static)
+    connections_title = getters.query_one("#connections-title", Static)
+    message = getters.query_one("#message", Static)
+
     def __init__(self, company: Company, *, just_created: bool = False) -> None:
         super().__init__()
         self.company = company
@@ -113,7 +131,6 @@ class CompanyScreen(Screen):
         self.failures = 0
         self.polls = 0  # successful refreshes, for tests and benchmarks
         self._poll_timer: Timer | None = None
-        self._highlight_until: dict[str, float] = {}
         self._gone = False  # deleted by someone else while on screen
 
     # -- layout ---------------------------------------------------------------
@@ -127,18 +144,8 @@ class CompanyScreen(Screen):
             yield Static(id="company-link")
         with Horizontal(id="connections-bar"):
             yield Static("Connections", id="connections-title")
-            yield Static("", id="live-indicator")
-        table = KeyedTable(id="connections")
-        for label, key in (
-            ("Integration", "integration"),
-            ("Status", "status"),
-            ("Since", "since"),
-            ("Last sync", "last_sync"),
-            ("Error", "error"),
-            ("Id", "id"),
-        ):
-            table.add_column(label, key=key)
-        yield table
+            yield LiveIndicator(self.app.refresh_seconds, id="live-indicator")
+        yield ConnectionsTable(id="connections")
         yield Static("", id="connection-detail")
         yield Static("", id="message", classes="message")
         yield KeyBar()
@@ -146,7 +153,6 @@ class CompanyScreen(Screen):
     def on_mount(self) -> None:
         self._show_company()
         self._show_message("loading connections…")
-        self._update_indicator()
         self.poll()
 
     def on_screen_resume(self) -> None:
@@ -178,7 +184,7 @@ class CompanyScreen(Screen):
             link.update(Text("No company link from the API.", style="dim"))
 
     def _show_message(self, text: str) -> None:
-        message = self.query_one("#message", Static)
+        message = self.message
         message.update(Text(text))
         message.display = bool(text)
 
@@ -261,7 +267,7 @@ class CompanyScreen(Screen):
         fresh = {c.id: c for c in connections}
         if self.loaded and fresh == self.connections:
             # The usual poll: nothing changed, nothing to redraw.
-            self.query_one("#connections", KeyedTable).last_sync_updates = 0
+            self.table.last_sync_updates = 0
             return
         if self.loaded:
             for connection in connections:
@@ -270,7 +276,7 @@ class CompanyScreen(Screen):
                     self._announce(connection, is_new=before is None)
             for gone in self.connections.keys() - fresh.keys():
                 self.app.notify(
-                    f"The {self.platform_of(self.connections[gone])} connection was deleted "
+                    f"The {platform_of(self.connections[gone])} connection was deleted "
                     "(by someone else?).",
                     severity="warning",
                 )
@@ -279,50 +285,23 @@ class CompanyScreen(Screen):
         self._render_rows()
 
     def _announce(self, connection: Connection, *, is_new: bool) -> None:
-        self._highlight_until[connection.id] = time.monotonic() + HIGHLIGHT_SECONDS
-        self.set_timer(HIGHLIGHT_SECONDS + 0.05, self._render_rows)
-        name = self.platform_of(connection)
+        self.table.flash(connection.id)
+        name = platform_of(connection)
         status = one_line(str(connection.status))
         message = f"{name} is now {status}" + (" (new connection)" if is_new else "")
-        severity = "error" if connection.status == ConnectionStatus.ERROR else "information"
+        severity: SeverityLevel = (
+            "error" if connection.status == ConnectionStatus.ERROR else "information"
+        )
         self.app.notify(message, severity=severity, markup=False)
-
-    def platform_of(self, connection: Connection) -> str:
-        return one_line(connection.platform_name or str(connection.integration_key), 40)
 
     def _render_rows(self) -> None:
         if not self.is_attached:
             return
-        table = self.query_one("#connections", KeyedTable)
-        colours = self.app.theme_colours()
-        now = time.monotonic()
-        self._highlight_until = {k: t for k, t in self._highlight_until.items() if t > now}
-        rows = []
-        for connection in sorted(self.connections.values(), key=connection_sort_key):
-            flash = "reverse" if connection.id in self._highlight_until else ""
-            error = connection.error
-            rows.append(
-                (
-                    connection.id,
-                    [
-                        safe_text(self.platform_of(connection), f"bold {flash}".strip()),
-                        status_text(str(connection.status), colours, extra_style=flash),
-                        Text(format_time(connection.updated_at)),
-                        Text(format_time(connection.last_sync_at, empty="never")),
-                        safe_text(
-                            one_line(f"{error.code}: {error.message}", ERROR_COLUMN_LIMIT)
-                            if error
-                            else "",
-                            colours.get("error", ""),
-                        ),
-                        Text(short_id(connection.id), style="dim"),
-                    ],
-                )
-            )
-        table.sync_rows(rows)
-        table.display = bool(rows)
+        count = len(self.connections)
+        self.table.show(self.connections.values())
+        self.table.display = bool(count)
         self._show_detail()
-        if rows:
+        if count:
             self._show_message("")
         elif self.just_created:
             self._show_message(
@@ -331,20 +310,18 @@ class CompanyScreen(Screen):
             )
         else:
             self._show_message("No connections yet. Press c to connect an integration.")
-        self.query_one("#connections-title", Static).update(
-            Text(f"Connections ({len(rows)})", style="bold")
-        )
+        self.connections_title.update(Text(f"Connections ({count})", style="bold"))
 
-    @on(KeyedTable.RowHighlighted, "#connections")
+    @on(ConnectionsTable.RowHighlighted, "#connections")
     def _show_detail(self) -> None:
         """The highlighted connection in full: what the table's columns cut short."""
-        detail = self.query_one("#connection-detail", Static)
+        detail = self.detail
         connection = self.selected_connection()
         detail.display = connection is not None
         if connection is None:
             return
         text = Text()
-        text.append(self.platform_of(connection), style="bold")
+        text.append(platform_of(connection), style="bold")
         text.append(f" · {one_line(str(connection.status))} · id {connection.id}")
         text.append(
             f" · created {format_time(connection.created_at)}"
@@ -362,31 +339,20 @@ class CompanyScreen(Screen):
         detail.update(text)
 
     def _update_indicator(self, error: Sync2BooksError | None = None) -> None:
-        indicator = self.query_one("#live-indicator", Static)
-        colours = self.app.theme_colours()
-        refresh = f"{self.app.refresh_seconds:g}s"
-        if error is not None or self.failures:
-            since = self.last_good.strftime("%H:%M:%S") if self.last_good else "never"
-            text = Text(
-                f"⚠ stale · last good refresh {since} · retrying every {self.next_delay():g}s",
-                style=colours.get("warning", ""),
-            )
-        elif self.live:
-            text = Text(f"● live · {refresh}", style=colours.get("success", ""))
-        else:
-            text = Text("❚❚ paused (p resumes)", style="dim")
-        indicator.update(text)
+        indicator = self.indicator
+        indicator.live = self.live
+        indicator.failures = self.failures
+        indicator.last_good = self.last_good
+        indicator.retry_seconds = self.next_delay()
         indicator.tooltip = str(error) if error else None
 
     # -- actions ---------------------------------------------------------------------
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in self.MUTATING and self.app.read_only:
-            return None
-        return True
+    def data_changed(self) -> None:
+        self.action_refresh()
 
     def selected_connection(self) -> Connection | None:
-        key = self.query_one("#connections", KeyedTable).selected_key
+        key = self.table.selected_key
         return self.connections.get(key) if key else None
 
     def action_back(self) -> None:
@@ -416,6 +382,9 @@ class CompanyScreen(Screen):
     def action_connect(self) -> None:
         from s2b_tui.screens.integration_picker import IntegrationPicker
 
+        session = self.app.session
+        if session is None:
+            return  # the console is quitting
         active = {
             str(c.integration_key): str(c.status) for c in self.connections.values() if c.is_active
         }
@@ -425,7 +394,7 @@ class CompanyScreen(Screen):
                 self._create_connection(key)
 
         self.app.push_screen(
-            IntegrationPicker(self.app.session.integrations, active, self.company.name), picked
+            IntegrationPicker(session.integrations, active, self.company.name), picked
         )
 
     @work(group="connect")
@@ -475,8 +444,8 @@ class CompanyScreen(Screen):
 
         def answered(open_it: bool | None) -> None:
             if open_it and existing is not None:
-                self.query_one("#connections", KeyedTable).select_key(existing.id)
-                self.query_one("#connections").focus()
+                self.table.select_key(existing.id)
+                self.table.focus()
 
         self.app.push_screen(dialog, answered)
 
@@ -485,11 +454,11 @@ class CompanyScreen(Screen):
         if connection is None:
             return
         if connection.status == ConnectionStatus.DISCONNECTED:
-            self.app.notify(f"{self.platform_of(connection)} is already disconnected.")
+            self.app.notify(f"{platform_of(connection)} is already disconnected.")
             return
         self._ask_destructive(
             "Unlink connection",
-            f"Unlink {self.platform_of(connection)} from “{one_line(self.company.name)}”? "
+            f"Unlink {platform_of(connection)} from “{one_line(self.company.name)}”? "
             "The customer's authorization is revoked and syncing stops until they reauthorize.",
             "Unlink",
             lambda: self._unlink(connection),
@@ -499,10 +468,10 @@ class CompanyScreen(Screen):
         def done(updated: Connection) -> None:
             self.connections[updated.id] = updated
             self._render_rows()
-            self.app.notify(f"Unlinked {self.platform_of(updated)}: now {updated.status}.")
+            self.app.notify(f"Unlinked {platform_of(updated)}: now {updated.status}.")
 
         self.app.run_api_action(
-            f"unlink {self.platform_of(connection)}",
+            f"unlink {platform_of(connection)}",
             lambda: self.app.client.unlink_connection(self.company.id, connection.id),
             done,
         )
@@ -513,13 +482,13 @@ class CompanyScreen(Screen):
             return
         if connection.status == ConnectionStatus.CONNECTED:
             self.app.notify(
-                f"{self.platform_of(connection)} is connected; only a DISCONNECTED or ERROR "
+                f"{platform_of(connection)} is connected; only a DISCONNECTED or ERROR "
                 "connection can be reauthorized.",
                 markup=False,
             )
             return
         self.app.run_api_action(
-            f"reauthorize {self.platform_of(connection)}",
+            f"reauthorize {platform_of(connection)}",
             lambda: self.app.client.reauthorize_connection(self.company.id, connection.id),
             self._open_authorization,
         )
@@ -530,7 +499,7 @@ class CompanyScreen(Screen):
             return
         self._ask_destructive(
             "Delete connection",
-            f"Delete the {self.platform_of(connection)} connection "
+            f"Delete the {platform_of(connection)} connection "
             f"({connection.status}, {short_id(connection.id)}) of "
             f"“{one_line(self.company.name)}”? This is permanent.",
             "Delete",
@@ -561,11 +530,11 @@ class CompanyScreen(Screen):
         def done(_: object) -> None:
             self.connections.pop(connection.id, None)
             self._render_rows()
-            self.app.notify(f"Deleted the {self.platform_of(connection)} connection.")
+            self.app.notify(f"Deleted the {platform_of(connection)} connection.")
 
-        self.app.run_api_action(f"delete {self.platform_of(connection)}", call, done)
+        self.app.run_api_action(f"delete {platform_of(connection)}", call, done)
 
-    @on(KeyedTable.RowSelected, "#connections")
+    @on(ConnectionsTable.RowSelected, "#connections")
     def _row_selected(self) -> None:
         """Enter on a row: reauthorize when it needs it."""
         connection = self.selected_connection()

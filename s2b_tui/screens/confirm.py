@@ -3,7 +3,7 @@ would hurt (deleting, or unlinking with a LIVE key) the user types the name."""
 
 from __future__ import annotations
 
-from textual import on
+from textual import getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -19,6 +19,10 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n", "cancel", "No", show=False),
         Binding("y", "confirm", "Yes", show=False),
     ]
+
+    typed = getters.query_one("#typed", Input)
+    cancel_button = getters.query_one("#cancel", Button)
+    confirm_button = getters.query_one("#confirm", Button)
 
     def __init__(
         self,
@@ -54,18 +58,18 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         if self.type_to_confirm is not None:
-            self.query_one("#typed", Input).focus()
+            self.typed.focus()
         else:
-            self.query_one("#cancel", Button).focus()
+            self.cancel_button.focus()
 
     def _typed_ok(self) -> bool:
         if self.type_to_confirm is None:
             return True
-        return self.query_one("#typed", Input).value.strip() == self.type_to_confirm.strip()
+        return self.typed.value.strip() == self.type_to_confirm.strip()
 
     @on(Input.Changed, "#typed")
     def _typed_changed(self) -> None:
-        self.query_one("#confirm", Button).disabled = not self._typed_ok()
+        self.confirm_button.disabled = not self._typed_ok()
 
     @on(Input.Submitted, "#typed")
     def _typed_submitted(self) -> None:

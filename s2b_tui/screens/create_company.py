@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 
 from rich.text import Text
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -26,6 +26,7 @@ from s2b_tui.api.validation import (
     name_problem,
     normalize_name,
 )
+from s2b_tui.app import ConsoleApp
 from s2b_tui.display import format_time, one_line
 
 TWIN_SEARCH_SIZE = 500
@@ -36,6 +37,12 @@ class CreateCompanyScreen(ModalScreen[Company | None]):
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "submit", "Create", priority=True),
     ]
+
+    app = getters.app(ConsoleApp)
+    name_input = getters.query_one("#name", Input)
+    description_input = getters.query_one("#description", Input)
+    form_message = getters.query_one("#form-message", Static)
+    create_button = getters.query_one("#create", Button)
 
     def __init__(self) -> None:
         super().__init__(classes="dialog-screen")
@@ -60,13 +67,13 @@ class CreateCompanyScreen(ModalScreen[Company | None]):
             yield Static("enter or ctrl+s creates · escape cancels", classes="dialog-hint")
 
     def on_mount(self) -> None:
-        self.query_one("#name", Input).focus()
+        self.name_input.focus()
 
     # -- values and validation ----------------------------------------------------
 
     def _values(self) -> tuple[str, str]:
-        name = self.query_one("#name", Input).value
-        description = self.query_one("#description", Input).value
+        name = self.name_input.value
+        description = self.description_input.value
         return name, description
 
     def _set_field_error(self, field: str, message: str | None) -> None:
@@ -76,7 +83,7 @@ class CreateCompanyScreen(ModalScreen[Company | None]):
         self.query_one(f"#{field}", Input).set_class(bool(message), "-invalid")
 
     def _set_message(self, message: str, *, warning: bool = False) -> None:
-        widget = self.query_one("#form-message", Static)
+        widget = self.form_message
         widget.update(Text(message))
         widget.set_class(warning, "-warning")
         widget.display = bool(message)
@@ -174,6 +181,6 @@ class CreateCompanyScreen(ModalScreen[Company | None]):
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
-        button = self.query_one("#create", Button)
+        button = self.create_button
         button.disabled = busy
         button.label = "Creating…" if busy else "Create"

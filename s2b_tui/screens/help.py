@@ -51,9 +51,10 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
         for binding in self.under.BINDINGS:
+            if not isinstance(binding, Binding):
+                continue  # the console declares every key as a Binding
             # The footer's keys, and the hidden ones worth a tooltip.
-            shown = binding.show or binding.tooltip
-            if isinstance(binding, Binding) and binding.description and shown:
+            if binding.description and (binding.show or binding.tooltip):
                 table.add_row(_key_label(binding), binding.tooltip or binding.description)
         for key, description in GLOBAL_KEYS:
             table.add_row(key, description)

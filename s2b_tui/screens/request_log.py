@@ -3,29 +3,34 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from s2b_tui.app import ConsoleApp
 from s2b_tui.display import one_line
 
 
 class RequestLogScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q", "close", "Close")]
 
+    app = getters.app(ConsoleApp)
+    table = getters.query_one(DataTable)
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="request-log"):
             yield Static("Request log (newest first)", classes="dialog-title")
-            table = DataTable(cursor_type="row", zebra_stripes=True)
+            table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True)
             for label in ("Method", "Path", "Status", "ms", "Retries", "Correlation id", "Error"):
                 table.add_column(label)
             yield table
             yield Static("escape closes", classes="dialog-hint")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.table
         colours = self.app.theme_colours()
         for event in reversed(self.app.request_log):
             ok = event.status is not None and event.status < 400

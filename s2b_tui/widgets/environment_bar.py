@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import getters
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
@@ -40,6 +41,11 @@ class EnvironmentBar(Horizontal):
     EnvironmentBar > #title { width: 1fr; content-align: right middle; padding: 0 1; }
     """
 
+    badge = getters.child_by_id("badge", Static)
+    readonly = getters.child_by_id("readonly", Static)
+    where = getters.child_by_id("where", Static)
+    title = getters.child_by_id("title", Static)
+
     def __init__(self, title: str = "") -> None:
         super().__init__()
         self._title = title
@@ -56,12 +62,10 @@ class EnvironmentBar(Horizontal):
     def set_title(self, title: str) -> None:
         self._title = title
         if self.is_mounted:
-            self.query_one("#title", Static).update(safe_text(title))
+            self.title.update(safe_text(title))
 
     def _show(self, environment: Environment | None) -> None:
-        badge = self.query_one("#badge", Static)
-        readonly = self.query_one("#readonly", Static)
-        where = self.query_one("#where", Static)
+        badge, readonly, where = self.badge, self.readonly, self.where
         badge.remove_class("-pending", "-sandbox", "-test", "-live")
         if environment is None:
             badge.update("S2B")

@@ -54,7 +54,7 @@ class QRCode(Static):
 
     DEFAULT_CSS = """
     QRCode { width: auto; height: auto; }
-    QRCode.-too-small { color: $text-muted; width: 1fr; }
+    QRCode.-too-small { color: $text-muted; width: 30; }
     """
 
     def __init__(self, data: str, **kwargs) -> None:

@@ -9,7 +9,11 @@ import time
 
 import httpx
 
+from s2b_tui.api import ApiKey
+from s2b_tui.app import ConsoleApp
+from s2b_tui.screens import companies
 from s2b_tui.screens.companies import CompaniesScreen
+from s2b_tui.session import RemoteBackend
 from s2b_tui.startup import pause_gc, resume_gc
 from tests.console.conftest import make_client
 
@@ -63,6 +67,19 @@ async def test_a_refused_key_is_explained_once(open_console, sandbox):
         assert console.notifications == []  # the message says it; no notice repeats it
 
 
+def spy_on_first_pages(monkeypatch) -> list[asyncio.Task]:
+    """Each page the companies screen asks for, as a task of its own to watch."""
+    tasks: list[asyncio.Task] = []
+    original = companies.fetch_page
+
+    def spying_fetch_page(client, view) -> asyncio.Task:
+        tasks.append(asyncio.ensure_future(original(client, view)))
+        return tasks[-1]
+
+    monkeypatch.setattr(companies, "fetch_page", spying_fetch_page)
+    return tasks
+
+
 def test_garbage_collection_resumes_only_if_start_up_paused_it():
     assert gc.isenabled()
     resume_gc()  # not paused: nothing to do
@@ -87,14 +104,7 @@ async def test_quitting_while_the_first_page_is_on_its_way_leaves_nothing_runnin
 ):
     """A slow API and an early ctrl+q: the first page's request is cancelled,
     not left pending (asyncio would complain on the terminal at exit)."""
-    tasks: list[asyncio.Task] = []
-    original = CompaniesScreen.prefetch
-
-    def spying_prefetch(self, client) -> None:
-        original(self, client)
-        tasks.append(self._prefetched[1])
-
-    monkeypatch.setattr(CompaniesScreen, "prefetch", spying_prefetch)
+    tasks = spy_on_first_pages(monkeypatch)
     client = make_client(sandbox)
     await client.sandbox.set_faults(latency_ms=3_000, path_prefix="/companies")
     async with open_console(client=client, ready=False) as console:
@@ -106,20 +116,25 @@ async def test_quitting_while_the_first_page_is_on_its_way_leaves_nothing_runnin
         assert tasks[0].cancelled()
 
 
-async def test_a_prefetch_no_load_took_is_cancelled_on_quitting(sandbox):
+async def test_a_prefetch_no_load_took_is_cancelled_on_quitting(sandbox, monkeypatch):
     """The home screen is not mounted yet when its first page is asked for
-    (against a remote API, say): quitting then cancels that request too."""
+    (against a remote API, say: its client exists at once): quitting then
+    cancels that request too."""
+    tasks = spy_on_first_pages(monkeypatch)
     client = make_client(sandbox)
     await client.sandbox.set_faults(latency_ms=3_000, path_prefix="/companies")
-    screen = CompaniesScreen()
+    app = ConsoleApp(RemoteBackend(ApiKey(sandbox.api_key), sandbox.base_url))
     try:
-        screen.prefetch(client)
-        task = screen._prefetched[1]
-        await asyncio.sleep(0.1)
-        assert not task.done()
-        screen.cancel_prefetch()
-        await asyncio.wait([task], timeout=5)
-        assert task.cancelled()
+        async with app.run_test():
+            async with asyncio.timeout(5):
+                while not tasks:
+                    await asyncio.sleep(0.01)
+            task = tasks[0]
+            await asyncio.sleep(0.1)
+            assert not task.done()
+            await app.shutdown()
+            await asyncio.wait([task], timeout=5)
+            assert task.cancelled()
     finally:
         await client.sandbox.clear_faults()
         await client.aclose()

@@ -46,7 +46,7 @@ from s2b_tui.api import (
     Sync2BooksError,
     UnprocessableEntityError,
 )
-from s2b_tui.api.client import MAX_ERROR_MESSAGE, RETRYABLE_STATUSES
+from s2b_tui.api.wire import MAX_ERROR_MESSAGE, RETRYABLE_STATUSES
 from tests.fuzz import counts
 
 KEY_BODY = "Zq9Xv2Lm8Rt4Wk7Hs3Np6Jd1"
