@@ -110,7 +110,7 @@ async def test_submitting_twice_makes_one_company(open_console):
 async def test_a_reply_lost_after_commit_makes_one_company(open_console, sandbox):
     """The server commits, the reply comes too late for the client; pressing
     enter again sends the same Idempotency-Key and gets the stored reply."""
-    from tests.console.conftest import make_client
+    from tests.console.helpers import make_client
 
     client = make_client(sandbox, timeout=0.5)
     async with open_console(client=client) as console:

@@ -16,7 +16,7 @@ from s2b_tui.screens.companies import CompaniesScreen
 from s2b_tui.screens.company import CompanyScreen
 from s2b_tui.screens.create_company import CreateCompanyScreen
 from s2b_tui.widgets.keyed_table import KeyedTable
-from tests.console.conftest import FAST_RETRY, connect, make_client
+from tests.console.helpers import FAST_RETRY, connect, make_client
 
 
 def free_port() -> int:

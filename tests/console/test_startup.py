@@ -11,7 +11,7 @@ import httpx
 
 from s2b_tui.screens.companies import CompaniesScreen
 from s2b_tui.startup import pause_gc, resume_gc
-from tests.console.conftest import make_client
+from tests.console.helpers import make_client
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):
