@@ -92,6 +92,25 @@ def no_system_clipboard(text: str) -> Outcome:
     return Outcome(False, "no clipboard in tests")
 
 
+def note_notifications(app: ConsoleApp, notifications: list[str]) -> None:
+    """Note each of the app's notifications in `notifications` as it is raised.
+
+    Textual shows a notification once the app's message queue reaches it, a
+    moment after `notify`: a test that waited for what the app did next (a
+    screen dismissed, a table updated) must find the notification raised
+    before it, so it is noted when posted, not when the queue gets to it."""
+    post = app.post_message
+
+    def post_noting(message: Message) -> bool:
+        if isinstance(message, Notify):
+            # Messages carry customer names: they must never be parsed as markup.
+            assert message.notification.markup is False, message.notification.message
+            notifications.append(str(message.notification.message))
+        return post(message)
+
+    app.post_message = post_noting  # type: ignore[method-assign]
+
+
 @asynccontextmanager
 async def run_console(
     sandbox: EmbeddedSandbox,
@@ -105,19 +124,13 @@ async def run_console(
     """Run the app (against `sandbox` unless given another `client`) until its
     session is ready and its first page shown (unless `ready=False`)."""
     notifications: list[str] = []
-
-    def hook(message: Message) -> None:
-        if isinstance(message, Notify):
-            notifications.append(str(message.notification.message))
-            # Messages carry customer names: they must never be parsed as markup.
-            assert message.notification.markup is False, message.notification.message
-
     app = ConsoleApp(
         ClientBackend(client or make_client(sandbox)),
         refresh_seconds=refresh,
         copy_to_system=copy_to_system,
     )
-    async with app.run_test(size=size, message_hook=hook) as pilot:
+    note_notifications(app, notifications)
+    async with app.run_test(size=size) as pilot:
         console = Console(app, pilot, notifications)
         if ready:
             await console.wait_for(lambda: app.session_state == "ready", what="session")
