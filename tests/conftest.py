@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from s2b_tui.sandbox import EmbeddedSandbox
+from tests.ports import reserved_port
 from tests.sandbox.helpers import api_http
 
 
@@ -17,6 +18,14 @@ def sandbox(tmp_path: Path) -> Iterator[EmbeddedSandbox]:
     """A started sandbox on a free 127.0.0.1 port; stopped after the test."""
     with EmbeddedSandbox(tmp_path / "sandbox") as running:
         yield running
+
+
+@pytest.fixture
+def loopback_port() -> Iterator[int]:
+    """A 127.0.0.1 port kept for this test until it ends (see tests/ports.py):
+    for a server the test starts, stops and starts again on a known port."""
+    with reserved_port() as port:
+        yield port
 
 
 @pytest.fixture
