@@ -76,6 +76,7 @@ async def connect(client: Sync2BooksClient, company_id: str, key: str) -> str:
     """Connect an integration as the customer's Allow would; its connection id."""
     auth = await client.create_connection(company_id, key)
     done = await client.sandbox.complete_authorization(auth.id, "allow")
+    assert done.connection_id is not None, done
     return done.connection_id
 
 

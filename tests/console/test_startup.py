@@ -114,6 +114,7 @@ async def test_a_prefetch_no_load_took_is_cancelled_on_quitting(sandbox):
     screen = CompaniesScreen()
     try:
         screen.prefetch(client)
+        assert screen._prefetched is not None
         task = screen._prefetched[1]
         await asyncio.sleep(0.1)
         assert not task.done()

@@ -49,7 +49,7 @@ def test_seed_100k_then_list_search_and_jump(tmp_path: Path, capsys: pytest.Capt
         assert seeded.json() == {"created": COMPANIES}
 
         some_id = http.get("/companies", params={"page": 777}).json()["results"][0]["id"]
-        scenarios = {
+        scenarios: dict[str, dict[str, object]] = {
             "first page": {},
             "page 1000": {"page": 1000},
             "page 1000 by name": {"page": 1000, "orderBy": "name"},
