@@ -37,6 +37,7 @@ def test_a_key_means_that_api_and_no_sandbox(tmp_path):
         environ={"S2B_API_KEY": key, "S2B_BASE_URL": "https://api.example/v1"}, data_dir=tmp_path
     )
     preview = backend_for(settings).preview()
+    assert preview is not None
     assert (preview.kind, preview.host, preview.masked_key) == (
         EnvironmentKind.LIVE,
         "api.example",

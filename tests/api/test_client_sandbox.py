@@ -21,6 +21,7 @@ from s2b_tui.api import (
     GoneError,
     IntegrationKey,
     NotFoundError,
+    RequestEvent,
     RetryPolicy,
     ServerError,
     Sync2BooksClient,
@@ -160,7 +161,7 @@ async def test_sandbox_info_and_not_a_sandbox(client, sandbox):
 
 async def test_retry_after_a_burst_of_503s(client):
     await client.sandbox.set_faults(error_rate=1.0, error_status=503, error_count=2, retry_after=0)
-    events = []
+    events: list[RequestEvent] = []
     client.on_request = events.append
     assert await client.list_companies()
     assert events[-1].retries == 2 and events[-1].status == 200
@@ -188,7 +189,7 @@ async def test_create_whose_first_reply_is_lost_makes_exactly_one_company(sandbo
     async with connect(sandbox.api_key, sandbox.base_url, retry=FAST) as admin:
         await admin.sandbox.set_faults(latency_ms=700, path_prefix="/companies")
         async with connect(sandbox.api_key, sandbox.base_url, retry=FAST, timeout=0.4) as impatient:
-            events = []
+            events: list[RequestEvent] = []
             impatient.on_request = events.append
             # Each attempt times out while the server sleeps; the last one is
             # answered once the faults are cleared below.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import traceback
+from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from s2b_tui.api import (
     NotFoundError,
     RateLimitError,
     ReadOnlyError,
+    RequestEvent,
     RetryPolicy,
     ServerError,
     Sync2BooksClient,
@@ -30,7 +32,7 @@ from s2b_tui.api import (
 )
 
 KEY = "sk_test_" + "A1b2C3d4E5f6G7h8J9k0wxyz"
-COMPANY = {
+COMPANY: dict[str, Any] = {
     "id": "5b0c7e0e-9c1a-4d8e-9a51-3c5f1f0d2a11",
     "name": "Acme Ltd",
     "createdAt": "2026-11-23T10:00:00Z",
@@ -241,7 +243,7 @@ async def test_read_only_client_refuses_mutations_without_sending():
 
 
 async def test_request_hook_reports_each_call():
-    events = []
+    events: list[RequestEvent] = []
     script = Script(
         error_reply(500, "boom", canBeRetried=True),
         httpx.Response(200, json={"results": []}, headers={"X-Correlation-Id": "c-9"}),
@@ -260,6 +262,7 @@ async def test_request_hook_reports_each_call():
         1,
     )
     assert first.correlation_id == "c-9" and first.latency_ms >= 0
+    assert second.error is not None
     assert second.status is None and second.retries == 1 and "Could not reach" in second.error
 
 

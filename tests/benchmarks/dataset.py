@@ -71,10 +71,11 @@ def add_live_company(root: Path, companies: int) -> Dataset:
         company = store.create_company(
             LIVE_COMPANY_NAME, "A long-standing customer: 500 connections, most of them history"
         )
-        active = {}
+        active: dict[str, str] = {}
         for key in INTEGRATION_NAMES:
             authorization = store.start_authorization(company.id, key)
             completed = store.complete_authorization(authorization.id, allow=True)
+            assert completed.connection_id is not None
             active[key] = completed.connection_id
     finally:
         store.close()

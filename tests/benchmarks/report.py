@@ -31,7 +31,7 @@ class Figure:
     target: float | None = None
     better: str = "lower"
     note: str = ""
-    samples: list[float] = field(default_factory=list)
+    samples: Sequence[float] = field(default_factory=list)
     #: Printed in the table and kept in JSON, left out of the markdown summary.
     detail: bool = False
 

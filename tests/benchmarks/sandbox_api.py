@@ -186,21 +186,21 @@ def latency(server: ServeProcess, companies: int, samples: int) -> list[Figure]:
     for group in dict.fromkeys(s.group for s in chosen):
         in_group = [(s, v) for s, v in zip(chosen, timings, strict=True) if s.group == group]
         for label, statistic, target in (("p50", median, 15.0), ("p99", _p99, 50.0)):
-            values = {s.label: statistic(v) for s, v in in_group}
-            slowest = max(values, key=values.__getitem__)
+            by_kind = {s.label: statistic(v) for s, v in in_group}
+            slowest = max(by_kind, key=by_kind.__getitem__)
             summaries.append(
                 Figure(
                     "API latency",
                     f"GET /companies {group}, {label}, slowest of {len(in_group)} kinds",
-                    values[slowest],
+                    by_kind[slowest],
                     "ms",
                     target,
-                    note=f"{slowest}; {values[slowest] / floor_p50:.1f}× the floor",
+                    note=f"{slowest}; {by_kind[slowest] / floor_p50:.1f}× the floor",
                 )
             )
         for scenario, values in in_group:
             name = f"GET /companies {group}: {scenario.label}"
-            samples = [round(v, 3) for v in values]
+            rounded = [round(v, 3) for v in values]
             details.append(
                 Figure("API latency", f"{name}, p50", median(values), "ms", 15.0, detail=True)
             )
@@ -211,7 +211,7 @@ def latency(server: ServeProcess, companies: int, samples: int) -> list[Figure]:
                     _p99(values),
                     "ms",
                     50.0,
-                    samples=samples,
+                    samples=rounded,
                     detail=True,
                 )
             )

@@ -13,7 +13,7 @@ from s2b_tui.screens.confirm import ConfirmScreen
 from s2b_tui.screens.integration_picker import IntegrationPicker
 from s2b_tui.session import Environment, EnvironmentKind
 from s2b_tui.widgets.keyed_table import KeyedTable
-from tests.console.conftest import connect
+from tests.console.helpers import connect
 
 
 async def open_company(console, name: str = "Acme Ltd", integrations=()) -> tuple:
@@ -274,7 +274,7 @@ async def test_untrusted_names_show_exactly_as_typed(open_console):
 
 
 async def test_read_only_greys_out_mutations_and_does_nothing(open_console, sandbox):
-    from tests.console.conftest import make_client
+    from tests.console.helpers import make_client
 
     seed_client = make_client(sandbox)
     company = await seed_client.create_company("Look Only Ltd")

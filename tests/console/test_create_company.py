@@ -4,6 +4,7 @@ twin names, and exactly one company per submission."""
 from __future__ import annotations
 
 import pytest
+from textual.widgets import Input
 
 from s2b_tui.screens.company import CompanyScreen
 from s2b_tui.screens.create_company import CreateCompanyScreen
@@ -41,9 +42,9 @@ async def test_inline_validation_as_you_type(open_console, typed, problem):
 async def test_control_characters_are_refused_inline(open_console):
     async with open_console() as console:
         form = await open_form(console)
-        form.query_one("#name").value = "Evil\x1b[2J Ltd"
+        form.query_one("#name", Input).value = "Evil\x1b[2J Ltd"
         await console.wait_for(lambda: "control characters" in field_error(form, "name"))
-        form.query_one("#description").value = "line one\nline two"
+        form.query_one("#description", Input).value = "line one\nline two"
         await console.pilot.pause()
         assert field_error(form, "description") == ""
 
@@ -73,7 +74,7 @@ async def test_ctrl_s_creates_and_opens_the_company_with_its_link(open_console):
     async with open_console() as console:
         form = await open_form(console)
         await console.type("Blue Fern Dental")
-        form.query_one("#description").value = "Two clinics"
+        form.query_one("#description", Input).value = "Two clinics"
         await console.press("ctrl+s")
         await console.wait_for(lambda: isinstance(console.screen, CompanyScreen))
         company = console.screen.company
@@ -110,7 +111,7 @@ async def test_submitting_twice_makes_one_company(open_console):
 async def test_a_reply_lost_after_commit_makes_one_company(open_console, sandbox):
     """The server commits, the reply comes too late for the client; pressing
     enter again sends the same Idempotency-Key and gets the stored reply."""
-    from tests.console.conftest import make_client
+    from tests.console.helpers import make_client
 
     client = make_client(sandbox, timeout=0.5)
     async with open_console(client=client) as console:

@@ -10,7 +10,7 @@ from s2b_tui.screens.authorization import AuthorizationScreen
 from s2b_tui.screens.companies import CompaniesScreen
 from s2b_tui.screens.company import CompanyScreen
 from s2b_tui.session import EnvironmentKind
-from tests.console.conftest import make_client
+from tests.console.helpers import make_client
 
 
 class NotASandbox(httpx.AsyncBaseTransport):

@@ -5,8 +5,6 @@ someone else, and two consoles on one sandbox."""
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 import pytest
 
@@ -16,13 +14,7 @@ from s2b_tui.screens.companies import CompaniesScreen
 from s2b_tui.screens.company import CompanyScreen
 from s2b_tui.screens.create_company import CreateCompanyScreen
 from s2b_tui.widgets.keyed_table import KeyedTable
-from tests.console.conftest import FAST_RETRY, connect, make_client
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.console.helpers import FAST_RETRY, connect, make_client
 
 
 def page_info(console) -> str:
@@ -40,9 +32,9 @@ async def open_company(console, company_id: str) -> CompanyScreen:
     return screen
 
 
-async def test_api_unreachable_at_start_then_retry(open_console, tmp_path):
+async def test_api_unreachable_at_start_then_retry(open_console, tmp_path, loopback_port):
     """Nothing listens: a clear message and a retry key; r works once it is up."""
-    port = free_port()
+    port = loopback_port
     data = tmp_path / "late"
     with EmbeddedSandbox(data) as first:
         key = first.api_key  # a key the late sandbox will accept
@@ -59,8 +51,8 @@ async def test_api_unreachable_at_start_then_retry(open_console, tmp_path):
             await console.wait_for(lambda: "0 companies" in page_info(console))
 
 
-async def test_api_dies_mid_session_and_comes_back(open_console, tmp_path):
-    port = free_port()
+async def test_api_dies_mid_session_and_comes_back(open_console, tmp_path, loopback_port):
+    port = loopback_port
     data = tmp_path / "flaky"
     server = EmbeddedSandbox(data, port=port).start()
     client = Sync2BooksClient(

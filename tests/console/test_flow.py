@@ -22,7 +22,7 @@ def status_cell(console, connection_id: str) -> str:
 async def test_create_connect_copy_allow_unlink_reauthorize(open_console, sandbox):
     async with open_console() as console:
         app = console.app
-        assert isinstance(console.screen, CompaniesScreen)
+        assert isinstance(app.screen, CompaniesScreen)
 
         # n → type a name → enter: the company's screen opens with its link.
         await console.press("n")

@@ -12,7 +12,7 @@ import pytest
 
 from s2b_tui.api import Sync2BooksClient
 from s2b_tui.screens.request_log import RequestLogScreen
-from tests.console.conftest import FAST_RETRY, connect
+from tests.console.helpers import FAST_RETRY, connect
 from tests.console.scenes import FIXED_KEY, SCENES, render_scene
 
 

@@ -15,7 +15,7 @@ from s2b_tui.screens import companies
 from s2b_tui.screens.companies import CompaniesScreen
 from s2b_tui.session import RemoteBackend
 from s2b_tui.startup import pause_gc, resume_gc
-from tests.console.conftest import make_client
+from tests.console.helpers import make_client
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):

@@ -9,7 +9,7 @@ import pytest
 from s2b_tui.screens.company import CompanyScreen
 from s2b_tui.screens.confirm import ConfirmScreen
 from s2b_tui.widgets.keyed_table import KeyedTable
-from tests.console.conftest import connect, make_client
+from tests.console.helpers import connect, make_client
 
 ACCEPTED_NAMES = {
     "rich-markup": "[bold red]Acme[/] Ltd",

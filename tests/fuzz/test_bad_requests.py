@@ -237,7 +237,7 @@ async def test_wrong_types_unknown_fields_and_keys_name_the_field(world: World, 
 
 # ----------------------------------------------------------------- lists
 
-LIST_PARAMETERS = [
+LIST_PARAMETERS: list[tuple[dict[str, Any], int, dict[str, str] | None]] = [
     ({"page": 0}, 422, {"page": "must be at least 1"}),
     ({"page": "-0"}, 422, {"page": "must be at least 1"}),
     ({"page": ""}, 422, {"page": "must be an integer"}),

@@ -208,6 +208,7 @@ async def test_every_name_class_is_accepted_or_refused_as_api_md_says(
                 assert body["validation"] == [{"field": "name", "message": case.problem}]
                 assert body["error"] == f"Company name {case.problem}", case.label
                 continue
+            assert case.stored is not None  # a Case is refused or stored
 
             assert response.status_code == 201, (case.label, response.text)
             created += 1

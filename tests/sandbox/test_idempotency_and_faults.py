@@ -197,6 +197,7 @@ async def test_partial_error_rate_fails_some(sandbox_http):
     assert set(statuses) == {200, 503}
 
 
+@pytest.mark.exclusive  # bounds on wall time (a 0.3 s timeout within 0.9 s): alone
 async def test_latency_is_added_after_the_write(sandbox_http):
     await sandbox_http.put("/sandbox/faults", json={"latencyMs": 1000, "pathPrefix": "/companies"})
     started = time.monotonic()
@@ -218,6 +219,7 @@ async def test_latency_is_added_after_the_write(sandbox_http):
     assert await total(sandbox_http) == 1
 
 
+@pytest.mark.exclusive  # bounds on wall time (a reply within 0.2 s): alone on the CPUs
 async def test_latency_delays_reads(sandbox_http):
     await sandbox_http.put("/sandbox/faults", json={"latencyMs": 250})
     started = time.monotonic()

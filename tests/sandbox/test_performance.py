@@ -31,6 +31,7 @@ def timed(http: httpx.Client, params: dict, runs: int = 40) -> tuple[float, floa
     return statistics.median(samples), max(samples), reply.json()
 
 
+@pytest.mark.exclusive  # its bounds are on wall time: no other test may share the CPUs
 def test_seed_100k_then_list_search_and_jump(tmp_path: Path, capsys: pytest.CaptureFixture):
     with (
         EmbeddedSandbox(tmp_path) as sandbox,
@@ -48,7 +49,7 @@ def test_seed_100k_then_list_search_and_jump(tmp_path: Path, capsys: pytest.Capt
         assert seeded.json() == {"created": COMPANIES}
 
         some_id = http.get("/companies", params={"page": 777}).json()["results"][0]["id"]
-        scenarios = {
+        scenarios: dict[str, dict[str, object]] = {
             "first page": {},
             "page 1000": {"page": 1000},
             "page 1000 by name": {"page": 1000, "orderBy": "name"},

@@ -187,7 +187,7 @@ def start_serve(*argv: str) -> tuple[subprocess.Popen, list[str]]:
         text=True,
         env={**os.environ, "HOME": "/nonexistent"},  # it must not need $HOME
     )
-    assert process.stdout is not None
+    assert process.stdout is not None and process.stderr is not None
     lines: list[str] = []
     deadline = time.monotonic() + 20
     while not lines or not lines[-1].startswith("Press Ctrl-C"):

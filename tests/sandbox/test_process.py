@@ -49,6 +49,7 @@ def test_serves_the_api_and_stops(tmp_path: Path, capfd):
         reply = httpx.post(f"{base_url}/companies", json={"name": "Child Co"}, headers=headers)
         assert reply.status_code == 201
         assert httpx.get(f"{base_url}/sandbox", headers=headers).json()["sandbox"] is True
+        assert process._process is not None
         pid = process._process.pid
     finally:
         process.stop()

@@ -289,6 +289,7 @@ async def test_unlink_is_idempotent_and_only_unlinks(sandbox_http):
         >= Connection.model_validate(connection).updated_at
     )
 
+    body: object  # bodies of several shapes
     for body in ({"status": "CONNECTED"}, {}, {"status": "DISCONNECTED", "name": "x"}, []):
         assert_error(await sandbox_http.patch(url, json=body), 422)
     bad = await sandbox_http.patch(url, json={"status": "ERROR"})

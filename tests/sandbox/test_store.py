@@ -7,6 +7,7 @@ import re
 import sqlite3
 import stat
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -190,7 +191,7 @@ def test_delete_cascades(store: SandboxStore):
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory) -> SandboxStore:
+def seeded(tmp_path_factory) -> Iterator[SandboxStore]:
     store = SandboxStore(tmp_path_factory.mktemp("seeded"), clock=FakeClock())
     store.seed(3000, connections_per_company=2, seed=11)
     for name in ("Ünïcode Bäckerei", "100% Organic_Farm", 'Quote "Co"', "ab"):
@@ -315,6 +316,7 @@ def test_connection_history_adds_disconnected_connections_beside_the_active_ones
     company = store.create_company("Long Standing Ltd")
     authorization = store.start_authorization(company.id, "XERO")
     active_id = store.complete_authorization(authorization.id, allow=True).connection_id
+    assert active_id is not None
     clock.advance(days=30)
     assert store.seed_connection_history(company.id, 21, seed=5) == 21
     connections, total = store.list_connections(company.id, page_size=500)
