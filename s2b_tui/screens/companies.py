@@ -223,6 +223,8 @@ class CompaniesScreen(ConsoleScreen):
             if self.app.is_ready:
                 self.app.show_error("load companies", exc)
                 info.update(self._describe_page() + " · load failed (r to retry)")
+            else:
+                info.update("")  # nothing is loading: the session says why
             return
         if page.results == [] and view.page > 1 and page.total_results > 0:
             # The list shrank under us: go to its last page instead of a blank one.
