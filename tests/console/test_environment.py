@@ -40,7 +40,8 @@ async def command_titles(console) -> list[str]:
 async def test_sandbox_badge_and_controls(open_console):
     async with open_console() as console:
         assert console.app.environment.kind is EnvironmentKind.SANDBOX
-        assert "SANDBOX" in console.screen_text()
+        # The header is redrawn on the frame after the session opens.
+        await console.wait_for(lambda: "SANDBOX" in console.screen_text(), what="the badge")
         titles = await command_titles(console)
         assert any(t.startswith("Sandbox faults:") for t in titles)
 
