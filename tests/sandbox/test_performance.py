@@ -1,7 +1,9 @@
-"""100,000 companies: seeding time and list latency over real HTTP.
+"""100,000 companies over real HTTP: seeding, deep pages, sorts and searches
+give the right rows at scale.
 
-The bounds are generous (a slow CI machine must pass); the measured numbers
-are printed, run with `-s` to see them.
+Speed is measured by the benchmark harness (`python -m tests.benchmarks`),
+beside its targets, not asserted here: the times are only printed (run with
+`-s` to see them).
 """
 
 from __future__ import annotations
@@ -16,11 +18,9 @@ import pytest
 from s2b_tui.sandbox import EmbeddedSandbox
 
 COMPANIES = 100_000
-SEED_BOUND_SECONDS = 20
-P50_BOUND_MS = 50
 
 
-def timed(http: httpx.Client, params: dict, runs: int = 40) -> tuple[float, float, dict]:
+def timed(http: httpx.Client, params: dict, runs: int = 10) -> tuple[float, float, dict]:
     """p50 and max (ms) of `runs` GET /companies, and the last reply."""
     samples = []
     for _ in range(runs):
@@ -31,7 +31,7 @@ def timed(http: httpx.Client, params: dict, runs: int = 40) -> tuple[float, floa
     return statistics.median(samples), max(samples), reply.json()
 
 
-@pytest.mark.exclusive  # its bounds are on wall time: no other test may share the CPUs
+@pytest.mark.exclusive  # its printed times are only meaningful with the CPUs to itself
 def test_seed_100k_then_list_search_and_jump(tmp_path: Path, capsys: pytest.CaptureFixture):
     with (
         EmbeddedSandbox(tmp_path) as sandbox,
@@ -68,12 +68,9 @@ def test_seed_100k_then_list_search_and_jump(tmp_path: Path, capsys: pytest.Capt
         for label, (p50, worst, _) in results.items():
             print(f"  GET /companies {label:30s} p50 {p50:6.2f} ms   max {worst:6.2f} ms")
 
-    assert seed_seconds < SEED_BOUND_SECONDS
     assert results["first page"][2]["totalResults"] == COMPANIES
     assert len(results["page 1000"][2]["results"]) == 50
     assert len(results["last page by -name"][2]["results"]) == 50
     assert [c["id"] for c in results["search by id"][2]["results"]] == [some_id]
     assert results["search 'son', page 100"][2]["totalResults"] > 5000
     assert all("son" in c["name"].lower() for c in results["search 'son', page 100"][2]["results"])
-    slow = {label: p50 for label, (p50, _, _) in results.items() if p50 > P50_BOUND_MS}
-    assert not slow, slow
