@@ -56,8 +56,9 @@ async def test_table_shows_every_status_as_word_and_symbol(open_console):
         text = console.table_text("#connections")
         assert "● CONNECTED" in text and "✖ ERROR" in text and "○ DISCONNECTED" in text
         assert "TOKEN_EXPIRED: Token expired" in text
-        assert console.notified("Xero is now ERROR")
-        assert console.notified("Sage is now DISCONNECTED")
+        # The notices are posted with the update; the app handles them just after.
+        await console.wait_for(lambda: console.notified("Xero is now ERROR"))
+        await console.wait_for(lambda: console.notified("Sage is now DISCONNECTED"))
 
 
 async def test_unlink_dialog_names_both_and_n_or_escape_cancel(open_console):
