@@ -7,7 +7,7 @@ raised, and mapped to exit codes here, once:
 | code | meaning |
 |---|---|
 | 0 | done |
-| 1 | the API answered with an error, or could not be reached |
+| 1 | the API answered with an error or could not be reached (or a file could not be written) |
 | 2 | usage: bad arguments or input, a refused confirmation |
 | 3 | not found |
 | 4 | not signed in, or the key is malformed or refused |
@@ -229,6 +229,9 @@ def describe_error(exc: Exception, ctx: Context) -> tuple[int, str]:
         return ExitCode.NOT_FOUND, str(exc)
     if isinstance(exc, Sync2BooksError | SandboxStartError):
         return ExitCode.API_ERROR, str(exc)
+    if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return ExitCode.API_ERROR, f"{exc.strerror or exc}{where}"
     raise exc
 
 
