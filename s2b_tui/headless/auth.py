@@ -144,7 +144,8 @@ async def login(ctx: Context, args: argparse.Namespace) -> int:
     ctx.note(
         f"signed in to {parts.netloc} as profile {name!r}: {environment}a {mode} key ({key.masked})"
     )
-    ctx.note(f"the key is stored in {stored.where}")
+    if stored.store == FROM_KEYRING:  # a file was named by its one-line warning
+        ctx.note(f"the key is stored in {stored.where}")
     if config.default == name:
         ctx.note(f"{name!r} is the default profile")
     else:

@@ -96,6 +96,8 @@ async def list_companies(ctx: Context, args: argparse.Namespace) -> int:
             page=args.page, page_size=args.page_size, query=args.query, order_by=args.order_by
         )
         writer.write_all(page.results)
+    if not page.results and ctx.format is None:
+        ctx.note("no companies match" if args.query else "no companies on this page")
     shown_to = (page.page_number - 1) * page.page_size + len(page.results)
     if page.total_results > shown_to:
         ctx.note(
