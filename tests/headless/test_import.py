@@ -192,3 +192,22 @@ def test_an_unreachable_api_stops_the_import_and_loses_no_row(cli, tmp_path, mon
     assert len(outcomes) == 40 and set(outcomes) == {"failed", "not attempted"}
     assert outcomes.count("failed") <= 4
     assert "run the same command again" in result.err
+
+
+def test_fifty_thousand_rows_are_all_accounted_for(cli, tmp_path: Path):
+    """A large export with a few bad rows scattered in it: every row gets its
+    outcome, in order, and only the bad ones are skipped."""
+    bad = {7, 12_345, 49_999}
+    lines = [b"Name,Notes,Email"]
+    for i in range(50_000):
+        name = b"" if i in bad else b'"Customer %d, Ltd"' % i
+        lines.append(name + b',"line one\r\nline two",ap%d@example.com' % i)
+    source = tmp_path / "big.csv"
+    source.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    result = cli("import", str(source), "--dry-run")
+    assert result.code == 2
+    rows = results(result.out)
+    assert len(rows) == 50_000
+    assert [int(r["row"]) for r in rows] == [2 + 2 * i for i in range(50_000)]
+    assert {i for i, r in enumerate(rows) if r["outcome"] == "invalid"} == bad
+    assert result.err.count("skipped") == 3 and "\r" not in result.err

@@ -140,14 +140,15 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(api, tmp_path: Path):
         assert pipeline.stderr.decode().strip() == "exit=0", pipeline.stderr
 
 
-def run_in_terminal(argv: list[str], env: dict[str, str]) -> str:
-    """What `s2b-tui …` writes to a terminal (a pseudo-terminal)."""
+def run_in_terminal(argv: list[str], env: dict[str, str], *, stream: str = "stdout") -> str:
+    """What `s2b-tui …` writes to a terminal (a pseudo-terminal) as its
+    stdout, or as its stderr with `stream="stderr"` (stdout then discarded)."""
     leader, follower = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "s2b_tui", *argv],
         stdin=subprocess.DEVNULL,
-        stdout=follower,
-        stderr=subprocess.DEVNULL,
+        stdout=follower if stream == "stdout" else subprocess.DEVNULL,
+        stderr=follower if stream == "stderr" else subprocess.DEVNULL,
         env=env,
         cwd=REPO,
     )
@@ -289,3 +290,23 @@ def test_completion_scripts_come_from_the_parser(run_s2b, shell):
     ]
     if shell == "zsh":
         assert completion(shell, script, ["s2b-tui", "import", ""]) == ["__files__"]
+
+
+def test_import_progress_is_drawn_only_on_a_terminal(api, tmp_path: Path):
+    source = tmp_path / "c.csv"
+    source.write_text(
+        "name\n" + "".join(f"Progress {uuid.uuid4().hex[:6]} {i}\n" for i in range(300))
+    )
+    env = {**base_env(tmp_path), "S2B_API_KEY": api.api_key, "S2B_BASE_URL": api.base_url}
+    shown = run_in_terminal(["import", str(source)], env, stream="stderr")
+    assert "/300 rows" in shown  # the bar, redrawn as rows finish
+    assert "300 rows in" in shown
+    piped = subprocess.run(
+        [sys.executable, "-m", "s2b_tui", "import", str(source)],
+        capture_output=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert b"/300 rows" not in piped.stderr and b"\r" not in piped.stderr
+    assert b"300 already imported" in piped.stderr
