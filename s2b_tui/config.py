@@ -98,9 +98,9 @@ class Settings:
         if use_sandbox or not raw_key:
             if base_url and not use_sandbox:
                 raise SettingsError(
-                    f"Set S2B_API_KEY to the API key for {base_url} "
-                    "(`s2b-tui sandbox serve` prints its key on start), "
-                    "or drop --base-url to use the embedded sandbox."
+                    f"Sign in to {base_url} with `s2b-tui login --base-url {base_url}`, "
+                    "or set S2B_API_KEY to its API key (`s2b-tui sandbox serve` prints its "
+                    "key on start), or drop --base-url to use the embedded sandbox."
                 )
             return cls(None, "", data, refresh, read_only)
         # Only with a key: the embedded sandbox starts before these load (see cli).

@@ -392,7 +392,10 @@ def resolve_settings(
     else:
         refresh, sources["refresh"] = DEFAULT_REFRESH_SECONDS, "the default"
     if refresh < MIN_REFRESH_SECONDS:
-        raise SettingsError(f"--refresh must be at least {MIN_REFRESH_SECONDS} seconds")
+        which = (
+            "--refresh" if refresh_seconds is not None else f"profile {profile.name!r}'s refresh"
+        )
+        raise SettingsError(f"{which} must be at least {MIN_REFRESH_SECONDS} seconds")
     from pydantic import SecretStr
 
     return cls(
