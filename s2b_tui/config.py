@@ -34,6 +34,14 @@ def default_data_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return platformdirs.user_data_path(APP_NAME)
 
 
+def default_config_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """`S2B_CONFIG_DIR`, else the platform's user config dir (~/.config/s2b-tui):
+    where profiles live (`s2b_tui.profiles`)."""
+    if environ.get("S2B_CONFIG_DIR"):
+        return Path(environ["S2B_CONFIG_DIR"]).expanduser()
+    return platformdirs.user_config_path(APP_NAME)
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the console was started with. `api_key is None` means the
@@ -78,8 +86,12 @@ class Settings:
             raise SettingsError(f"--refresh must be at least {MIN_REFRESH_SECONDS} seconds")
         data = (data_dir or default_data_dir(environ)).expanduser()
         raw_key = (environ.get("S2B_API_KEY") or "").strip()
-        if not use_sandbox:
-            # Reads the config file only if there is one; see `s2b_tui.profiles`.
+        if not use_sandbox and (
+            profile
+            or environ.get("S2B_PROFILE")
+            or (default_config_dir(environ) / "config.toml").exists()
+        ):
+            # Profiles load only when there are some; see `s2b_tui.profiles`.
             from s2b_tui.profiles import choose_profile, resolve_settings
 
             choice = choose_profile(environ, profile, env_key=bool(raw_key))

@@ -7,10 +7,11 @@ is none (`s2b_tui.credentials`).
 
 Which profile applies, and where each setting comes from, is decided here
 (`resolve_settings`, called by `Settings.resolve`): a flag wins over the
-environment, the environment over the profile. The console's start-up goes
-through this, so it stays light: the config file is parsed only if it exists
-(tomllib), the keyring is imported only when a profile's key is kept there,
-and nothing here imports httpx or pydantic.
+environment, the environment over the profile. The console's start-up stays
+light: `Settings.resolve` loads this module only when a profile is named or
+the config file exists, the keyring is imported only when the chosen
+profile's key is kept there, and nothing here imports httpx or pydantic but
+for a profile's key.
 """
 
 from __future__ import annotations
@@ -24,13 +25,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import platformdirs
-
 from s2b_tui.config import (
-    APP_NAME,
     DEFAULT_REFRESH_SECONDS,
     MIN_REFRESH_SECONDS,
     SettingsError,
+    default_config_dir,
 )
 
 if TYPE_CHECKING:
@@ -65,9 +64,7 @@ class NotSignedInError(ProfileError):
 
 def config_dir(environ: Mapping[str, str] = os.environ) -> Path:
     """`S2B_CONFIG_DIR`, else the platform's user config dir (~/.config/s2b-tui)."""
-    if environ.get("S2B_CONFIG_DIR"):
-        return Path(environ["S2B_CONFIG_DIR"]).expanduser()
-    return platformdirs.user_config_path(APP_NAME)
+    return default_config_dir(environ)
 
 
 def check_profile_name(name: str) -> str:

@@ -42,7 +42,7 @@ def _values(action: argparse.Action) -> list[str]:
 
 def collect(parser: argparse.ArgumentParser) -> dict[str, Node]:
     """The parser as a table of command paths."""
-    from s2b_tui.headless.parser import materialize
+    from s2b_tui.headless import materialize
 
     materialize(parser)
     tree: dict[str, Node] = {}

@@ -1,9 +1,8 @@
-"""The headless commands' argument parsers.
-
-This module runs on every `s2b-tui` start-up (the console's too), so it
-imports nothing but argparse: each command names its handler as
-"module:function", loaded only when it runs. Shell completion is generated
-from these same parsers (`completion.py`).
+"""The headless commands' argument parsers, each built only when its command
+is run (`s2b_tui.headless.add_commands`): the console's start-up never loads
+this module. Each command names its handler as "module:function", loaded only
+when it runs. Shell completion is generated from these same parsers
+(`completion.py`).
 """
 
 from __future__ import annotations
@@ -98,54 +97,6 @@ def _list_options() -> argparse.ArgumentParser:
 
 
 Make = Callable[..., argparse.ArgumentParser]
-
-
-class _LazyCommand:
-    """A top-level command whose parser is built when it is parsed: building
-    every command's parser would cost the console ~10 ms of start-up."""
-
-    def __init__(self, subparsers: argparse._SubParsersAction, name: str, help: str, build):
-        self.subparsers = subparsers
-        self.name = name
-        self.help = help
-        self.builder = build
-
-    def build(self) -> argparse.ArgumentParser:
-        def make(*, parents=(), description: str | None = None, handler: str | None = None):
-            parser = self.subparsers._parser_class(
-                prog=f"{self.subparsers._prog_prefix} {self.name}",
-                description=description or self.help,
-                parents=list(parents),
-            )
-            parser.set_defaults(format=None)
-            if handler:
-                parser.set_defaults(handler=handler)
-            return parser
-
-        parser = self.builder(make)
-        self.subparsers._name_parser_map[self.name] = parser
-        return parser
-
-    def parse_known_args(self, args=None, namespace=None):
-        return self.build().parse_known_args(args, namespace)
-
-
-def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Add every headless command to `s2b-tui`'s subparsers: its name and help
-    now, its parser when it is used (`_LazyCommand`; `materialize` builds all)."""
-    for name, (help, build) in _BUILDERS.items():
-        subparsers._choices_actions.append(subparsers._ChoicesPseudoAction(name, (), help))
-        subparsers._name_parser_map[name] = _LazyCommand(subparsers, name, help, build)
-
-
-def materialize(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """`parser` with every lazy command built (for completion scripts)."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in list(action.choices.items()):
-                if isinstance(sub, _LazyCommand):
-                    action.choices[name] = sub.build()
-    return parser
 
 
 def _command(parent, name: str, handler: str, help: str, parents=(), **kwargs):
@@ -381,18 +332,18 @@ def _completion(make: Make) -> argparse.ArgumentParser:
     return completion
 
 
-_BUILDERS: dict[str, tuple[str, Callable[[Make], argparse.ArgumentParser]]] = {
-    "login": ("sign in: check an API key and store it for a profile", _login),
-    "logout": ("forget a profile's stored key", _logout),
-    "profiles": ("list profiles; `profiles use` and `profiles set` change them", _profiles),
-    "status": ("where the console would point now, and why", _status),
-    "companies": ("list, show, create and delete companies", _companies),
-    "connections": ("list a company's connections", _connections),
-    "connect": ("start connecting an integration; prints the link for the customer", _connect),
-    "unlink": ("disconnect a connection (the customer must authorize again)", _unlink),
-    "reauthorize": ("a new link to reconnect a DISCONNECTED or ERROR connection", _reauthorize),
-    "import": ("create a company per CSV row; prints a result CSV", _import),
-    "export": ("every company as CSV, streamed (`export > companies.csv`)", _export),
-    "completion": ("print a bash or zsh completion script", _completion),
+#: Each command's parser, built when it is used (see `s2b_tui.headless.add_commands`).
+BUILDERS: dict[str, Callable[[Make], argparse.ArgumentParser]] = {
+    "login": _login,
+    "logout": _logout,
+    "profiles": _profiles,
+    "status": _status,
+    "companies": _companies,
+    "connections": _connections,
+    "connect": _connect,
+    "unlink": _unlink,
+    "reauthorize": _reauthorize,
+    "import": _import,
+    "export": _export,
+    "completion": _completion,
 }
-COMMANDS = frozenset(_BUILDERS)

@@ -20,7 +20,8 @@ settings = Settings.resolve(profile=args.profile)
 print(settings.profile, settings.key_source)
 print(" ".join(sorted(m for m in sys.modules
                       if m.split(".")[0] in ("keyring", "tomllib", "tomli_w", "textual")
-                      or m.startswith("s2b_tui.headless"))))
+                      or m.startswith(("s2b_tui.headless", "s2b_tui.profiles",
+                                       "s2b_tui.credentials")))))
 """
 
 
@@ -57,7 +58,7 @@ key_store = "{store}"
 def test_no_config_no_toml_no_keyring(tmp_path: Path):
     resolved, loaded = start(tmp_path, None)
     assert resolved == "None None"
-    assert loaded.split() == ["s2b_tui.headless", "s2b_tui.headless.parser"]
+    assert loaded.split() == ["s2b_tui.headless"]
 
 
 def test_a_file_kept_key_reads_toml_but_never_imports_the_keyring(tmp_path: Path):
@@ -66,8 +67,9 @@ def test_a_file_kept_key_reads_toml_but_never_imports_the_keyring(tmp_path: Path
     modules = loaded.split()
     assert "tomllib" in modules and not any(m.startswith("keyring") for m in modules)
     assert [m for m in modules if not m.startswith("tomllib")] == [
+        "s2b_tui.credentials",
         "s2b_tui.headless",
-        "s2b_tui.headless.parser",
+        "s2b_tui.profiles",
     ]
 
 
