@@ -18,12 +18,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="s2b-tui",
         description=(
-            "Sync2Books onboarding console. With no S2B_API_KEY it starts an embedded "
-            "sandbox; with S2B_API_KEY (and S2B_BASE_URL) it talks to that API. "
-            "The key is read only from the environment, never from a flag."
+            "Sync2Books onboarding console. With no S2B_API_KEY and no profile it starts an "
+            "embedded sandbox; with a profile (`s2b-tui login`) or S2B_API_KEY (and "
+            "S2B_BASE_URL) it talks to that API. The key is never read from a flag. "
+            "The commands below do the console's work from scripts (docs/cli.md)."
         ),
     )
     parser.add_argument("--version", action="version", version=f"s2b-tui {__version__}")
+    parser.add_argument("--profile", help="the profile to use (default: $S2B_PROFILE)")
     parser.add_argument("--base-url", help="API base URL, e.g. https://api.sync2books.com/v1")
     parser.add_argument(
         "--sandbox",
@@ -39,19 +41,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--refresh",
         type=float,
-        default=DEFAULT_REFRESH_SECONDS,
+        default=None,
         metavar="SECONDS",
         help=f"live table refresh interval (default {DEFAULT_REFRESH_SECONDS:g})",
     )
     parser.add_argument(
         "--read-only",
-        action="store_true",
-        help="never change anything: no create, unlink or delete",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="never change anything: no create, unlink or delete (default: the profile's)",
     )
-    commands = parser.add_subparsers(dest="command", metavar="{sandbox}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from s2b_tui.headless import add_commands
     from s2b_tui.sandbox.cli import add_parser as add_sandbox_parser
 
     add_sandbox_parser(commands)
+    add_commands(commands)
     return parser
 
 
@@ -71,6 +76,11 @@ def _main(argv: list[str] | None) -> int:
 
         resume_gc()  # a server runs for hours: collect as usual
         return run_sandbox(args)
+    from s2b_tui.headless import COMMANDS, run
+
+    if args.command in COMMANDS:
+        resume_gc()  # a command, not a screen to draw fast
+        return run(args, parser)
     from s2b_tui.config import Settings, SettingsError
 
     try:
@@ -80,10 +90,11 @@ def _main(argv: list[str] | None) -> int:
             data_dir=args.data_dir,
             refresh_seconds=args.refresh,
             read_only=args.read_only,
+            profile=args.profile,
         )
     except (SettingsError, ValueError) as exc:
         print(f"s2b-tui: {exc}", file=sys.stderr)
-        return 2
+        return getattr(exc, "exit_code", 2)  # 4: the profile is not signed in
     sandbox = None
     if settings.embedded_sandbox:
         from s2b_tui.sandbox.process import SandboxProcess

@@ -26,6 +26,18 @@ _run_lock = pytest.StashKey[RunLock]()
 # ------------------------------------------------------------------ fixtures
 
 
+@pytest.fixture(autouse=True, scope="session")
+def no_user_profiles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test reads the profiles of the person running the tests (`s2b-tui
+    login`): the user config dir is an empty temporary one."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+    for name in ("S2B_CONFIG_DIR", "S2B_PROFILE"):
+        patch.delenv(name, raising=False)
+    yield
+    patch.undo()
+
+
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[EmbeddedSandbox]:
     """A started sandbox on a free 127.0.0.1 port; stopped after the test."""
