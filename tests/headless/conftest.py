@@ -42,7 +42,7 @@ class Result:
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Config, data and keyring of this test only."""
     for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)

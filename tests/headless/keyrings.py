@@ -13,7 +13,7 @@ from keyring.errors import KeyringError, PasswordDeleteError
 class MemoryKeyring(KeyringBackend):
     """Keys in a dict, for the tests that run commands in-process."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def __init__(self) -> None:
         super().__init__()
