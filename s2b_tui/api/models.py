@@ -59,6 +59,44 @@ class AuthorizationStatus(StrEnum):
     COMPLETED = "COMPLETED"
     DECLINED = "DECLINED"
     EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+
+
+class CompanyState(StrEnum):
+    """A company's connectionState (portfolio revision), derived by the
+    server from its connections and authorizations; first rule wins."""
+
+    ERROR = "ERROR"
+    CONNECTED = "CONNECTED"
+    PENDING = "PENDING"
+    DISCONNECTED = "DISCONNECTED"
+    NOT_CONNECTED = "NOT_CONNECTED"
+
+
+class Actor(StrEnum):
+    """Who caused an event: the key's holder, the customer on a Link page,
+    or the accounting software."""
+
+    API = "API"
+    CUSTOMER = "CUSTOMER"
+    PLATFORM = "PLATFORM"
+
+
+class EventType(StrEnum):
+    COMPANY_CREATED = "company.created"
+    COMPANY_UPDATED = "company.updated"
+    COMPANY_DELETED = "company.deleted"
+    AUTHORIZATION_CREATED = "authorization.created"
+    AUTHORIZATION_COMPLETED = "authorization.completed"
+    AUTHORIZATION_DECLINED = "authorization.declined"
+    AUTHORIZATION_EXPIRED = "authorization.expired"
+    AUTHORIZATION_CANCELLED = "authorization.cancelled"
+    CONNECTION_CONNECTED = "connection.connected"
+    CONNECTION_RECONNECTED = "connection.reconnected"
+    CONNECTION_RECOVERED = "connection.recovered"
+    CONNECTION_DISCONNECTED = "connection.disconnected"
+    CONNECTION_FAILED = "connection.failed"
+    CONNECTION_DELETED = "connection.deleted"
 
 
 class CompanyOrder(StrEnum):
@@ -66,6 +104,8 @@ class CompanyOrder(StrEnum):
     NAME_DESC = "-name"
     CREATED = "createdAt"
     CREATED_DESC = "-createdAt"
+    STATE_CHANGED = "stateChangedAt"
+    STATE_CHANGED_DESC = "-stateChangedAt"
 
 
 # A value from a newer server that this client does not know yet stays a str.

@@ -136,7 +136,7 @@ async def test_expired_link_is_gone_and_changes_nothing(tmp_path, browser):
         async with api_http(sandbox) as http:
             company = await create_company(http)
             auth = await start(http, company["id"])
-            clock.advance(hours=1)
+            clock.advance(days=7)
             for response in (
                 await browser.get(auth["authUrl"]),
                 await browser.post(auth["authUrl"], data={"decision": "allow"}),
