@@ -228,7 +228,7 @@ class SandboxStore:
             if version == 1:
                 now = ts(self._clock())
                 db.execute(
-                    f"UPDATE companies SET state = ({STATE_OF_COMPANY.replace(':company', 'id')})",
+                    f"UPDATE companies SET state = ({STATE_OF_COMPANY.replace(':company', 'companies.id')})",
                     {"now": now},
                 )
                 db.execute(
