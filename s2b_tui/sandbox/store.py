@@ -227,10 +227,9 @@ class SandboxStore:
                 db.execute(statement)
             if version == 1:
                 now = ts(self._clock())
-                db.execute(
-                    f"UPDATE companies SET state = ({STATE_OF_COMPANY.replace(':company', 'companies.id')})",
-                    {"now": now},
-                )
+                # Inside the subqueries, a bare `id` would be the connection's.
+                state_of_each = STATE_OF_COMPANY.replace(":company", "companies.id")
+                db.execute(f"UPDATE companies SET state = ({state_of_each})", {"now": now})
                 db.execute(
                     "UPDATE state_counts SET n = (SELECT count(*) FROM companies "
                     "WHERE companies.state = state_counts.state)"
