@@ -120,6 +120,14 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_company ON events(company_id, sequence);
 
+-- Company links replaced by `POST /companies/{id}/link`: they answer 410.
+CREATE TABLE retired_links (
+    token      TEXT PRIMARY KEY,
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    retired_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX retired_links_by_company ON retired_links(company_id);
+
 -- Settings of the data itself: `events_floor`, the newest sequence that is
 -- no longer kept (an `after` below it answers 410).
 CREATE TABLE meta (
@@ -196,6 +204,12 @@ CREATE TABLE events (
     detail           TEXT
 );
 CREATE INDEX events_by_company ON events(company_id, sequence);
+CREATE TABLE retired_links (
+    token      TEXT PRIMARY KEY,
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    retired_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX retired_links_by_company ON retired_links(company_id);
 CREATE TABLE meta (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL

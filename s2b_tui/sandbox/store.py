@@ -529,6 +529,11 @@ class SandboxStore:
         with self._change() as db:
             self._require_company(db, company_id)
             db.execute(
+                "INSERT INTO retired_links (token, company_id, retired_at) "
+                "SELECT link_token, id, ? FROM companies WHERE id = ?",
+                (ts(self._clock()), company_id),
+            )
+            db.execute(
                 "UPDATE companies SET link_token = ? WHERE id = ?",
                 (self._new_token(), company_id),
             )
@@ -1289,9 +1294,12 @@ class SandboxStore:
     # -------------------------------------------------------- link pages
 
     def resolve_link(self, token: str) -> LinkTarget | None:
-        """The company or authorization a Link page token belongs to."""
+        """The company or authorization a Link page token belongs to; None
+        for an unknown token, Gone for a company link that was replaced."""
         self.sweep_expired()
         with self._read() as db:
+            if db.execute("SELECT 1 FROM retired_links WHERE token = ?", (token,)).fetchone():
+                raise Gone("This link was replaced by a newer one: ask for the current link")
             row = db.execute(
                 f"SELECT {COMPANY_COLUMNS} FROM companies WHERE link_token = ?", (token,)
             ).fetchone()
@@ -1405,6 +1413,7 @@ class SandboxStore:
             db.execute("DROP TRIGGER companies_fts_delete")
             db.execute("DELETE FROM connections")
             db.execute("DELETE FROM authorizations")
+            db.execute("DELETE FROM retired_links")
             db.execute("DELETE FROM companies")
             db.execute("INSERT INTO companies_fts(companies_fts) VALUES ('delete-all')")
             db.execute(

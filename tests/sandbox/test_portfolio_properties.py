@@ -394,3 +394,17 @@ def test_a_first_revision_data_dir_is_migrated_in_place(tmp_path: Path):
     now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
     check_store(store, now, whole_history=False)
     store.close()
+
+
+def test_a_rotated_company_link_is_gone(tmp_path: Path):
+    from s2b_tui.sandbox.records import Gone
+
+    store = SandboxStore(tmp_path)
+    company = store.create_company("Leaky Ltd")
+    rotated = store.rotate_company_link(company.id)
+    assert rotated.link_token != company.link_token
+    assert store.resolve_link(rotated.link_token).company.id == company.id
+    with pytest.raises(Gone):
+        store.resolve_link(company.link_token)
+    assert next(e.detail for e in store.company_events(company.id)[0]).startswith("Company link")
+    store.close()
