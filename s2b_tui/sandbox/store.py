@@ -37,7 +37,7 @@ from s2b_tui.api.models import (
 from s2b_tui.sandbox.common import DEFAULT_LINK_TTL
 from s2b_tui.sandbox.demo_data import SeedTimestamps, demo_rows, state_mix
 from s2b_tui.sandbox.ids import new_link_token, new_uuid
-from s2b_tui.sandbox.queries import (
+from s2b_tui.sandbox.sql import (
     AUTHORIZATION_COLUMNS,
     AUTHORIZATION_JOINED,
     COMPANY_COLUMNS,
