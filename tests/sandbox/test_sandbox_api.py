@@ -805,7 +805,7 @@ async def test_a_crash_is_a_json_500_and_is_logged(sandbox: EmbeddedSandbox, san
 
 
 async def test_a_locked_database_is_a_retryable_503(tmp_path, monkeypatch):
-    monkeypatch.setattr("s2b_tui.sandbox.store._BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr("s2b_tui.sandbox.store.base._BUSY_TIMEOUT_MS", 100)
     with EmbeddedSandbox(tmp_path) as sandbox:
         async with api_http(sandbox) as http:
             holder = sqlite3.connect(sandbox.store.db_path, isolation_level=None)

@@ -301,7 +301,7 @@ def test_seed_checks_its_arguments(store: SandboxStore):
 
 
 def test_seed_in_chunks_keeps_everything(store: SandboxStore, monkeypatch):
-    monkeypatch.setattr("s2b_tui.sandbox.store.SEED_CHUNK", 70)
+    monkeypatch.setattr("s2b_tui.sandbox.store.seeding.SEED_CHUNK", 70)
     store.seed(250, connections_per_company=1, seed=3)
     records, total = store.list_companies(page_size=500)
     assert total == 250
