@@ -15,7 +15,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -35,11 +35,13 @@ from s2b_tui.api.errors import (
     Sync2BooksError,
     error_class_for,
 )
+from s2b_tui.api.features import Feature
 from s2b_tui.api.keys import ApiKey, ApiMode
 from s2b_tui.api.models import (
     Authorization,
     Company,
     CompanyOrder,
+    CompanyState,
     Connection,
     ConnectionStatus,
     Integration,
@@ -48,6 +50,7 @@ from s2b_tui.api.models import (
     SandboxInfo,
     SeedResult,
 )
+from s2b_tui.api.portfolio import PortfolioCalls, SandboxPortfolioCalls, comma_list, seed_states
 
 DEFAULT_BASE_URL = "https://api.sync2books.com/v1"
 # A server's error text is shown to a person: one sentence, not a page.
@@ -119,11 +122,12 @@ class _Attempt:
     started: float = field(default_factory=time.perf_counter)
 
 
-class Sync2BooksClient:
+class Sync2BooksClient(PortfolioCalls):
     """Async client of the Sync2Books API v1.
 
     Use as `async with Sync2BooksClient(key, base_url) as client: ...`, or call
-    `aclose()` when done. `on_request` is called once per finished call.
+    `aclose()` when done. `on_request` is called once per finished call. The
+    portfolio revision's calls come from `PortfolioCalls`.
     """
 
     def __init__(
@@ -208,11 +212,15 @@ class Sync2BooksClient:
         name: str,
         description: str | None = None,
         *,
+        contact_email: str | None = None,
         idempotency_key: str | None = None,
     ) -> Company:
         body: dict[str, Any] = {"name": name}
         if description:
             body["description"] = description
+        if contact_email is not None:
+            await self._require(Feature.COMPANY_EDIT, "POST", "companies")
+            body["contactEmail"] = contact_email
         reply = await self._request(
             "POST", "companies", json_body=body, idempotency_key=idempotency_key
         )
@@ -225,12 +233,25 @@ class Sync2BooksClient:
         page_size: int = 50,
         query: str | None = None,
         order_by: CompanyOrder | str | None = None,
+        states: Iterable[CompanyState | str] | str | None = None,
+        name: str | None = None,
     ) -> Page[Company]:
+        """A page of companies. `states` (connectionState values) and `name`
+        (exact, ignoring case) are of the portfolio revision: a server that
+        lacks them would ignore them, so they are sent only once it is known
+        to offer them (`NotOfferedError` otherwise)."""
         params: dict[str, Any] = {"page": page, "pageSize": page_size}
         if query:
             params["query"] = query
         if order_by:
             params["orderBy"] = str(order_by)
+        state = comma_list(states)
+        if state:
+            params["state"] = state
+        if name is not None:
+            params["name"] = name
+        if state or name is not None or str(order_by).lstrip("-") == "stateChangedAt":
+            await self._require(Feature.STATES)
         reply = await self._request("GET", "companies", params=params)
         return self._parse(Page[Company], reply)
 
@@ -240,12 +261,19 @@ class Sync2BooksClient:
         page_size: int = 100,
         query: str | None = None,
         order_by: CompanyOrder | str | None = None,
+        states: Iterable[CompanyState | str] | str | None = None,
+        name: str | None = None,
     ) -> AsyncIterator[Company]:
         """Every company, page after page."""
 
         async def fetch(page: int) -> Page[Company]:
             return await self.list_companies(
-                page=page, page_size=page_size, query=query, order_by=order_by
+                page=page,
+                page_size=page_size,
+                query=query,
+                order_by=order_by,
+                states=states,
+                name=name,
             )
 
         return _walk_pages(fetch)
@@ -264,13 +292,20 @@ class Sync2BooksClient:
         company_id: str,
         integration_key: str,
         *,
+        expires_in_minutes: int | None = None,
         idempotency_key: str | None = None,
     ) -> Authorization:
-        """Start connecting an integration: the reply carries the authUrl."""
+        """Start connecting an integration: the reply carries the authUrl.
+        `expires_in_minutes` (portfolio revision) is the link's lifetime."""
+        path = f"companies/{_seg(company_id)}/connections"
+        body: dict[str, Any] = {"integrationKey": str(integration_key)}
+        if expires_in_minutes is not None:
+            await self._require(Feature.AUTHORIZATIONS, "POST", path)
+            body["expiresInMinutes"] = expires_in_minutes
         reply = await self._request(
             "POST",
-            f"companies/{_seg(company_id)}/connections",
-            json_body={"integrationKey": str(integration_key)},
+            path,
+            json_body=body,
             idempotency_key=idempotency_key,
         )
         return self._parse(Authorization, reply)
@@ -315,11 +350,22 @@ class Sync2BooksClient:
         return self._parse(Connection, reply)
 
     async def reauthorize_connection(
-        self, company_id: str, connection_id: str, *, idempotency_key: str | None = None
+        self,
+        company_id: str,
+        connection_id: str,
+        *,
+        expires_in_minutes: int | None = None,
+        idempotency_key: str | None = None,
     ) -> Authorization:
+        path = f"companies/{_seg(company_id)}/connections/{_seg(connection_id)}/authorize"
+        body: dict[str, Any] | None = None
+        if expires_in_minutes is not None:
+            await self._require(Feature.AUTHORIZATIONS, "POST", path)
+            body = {"expiresInMinutes": expires_in_minutes}
         reply = await self._request(
             "POST",
-            f"companies/{_seg(company_id)}/connections/{_seg(connection_id)}/authorize",
+            path,
+            json_body=body,
             idempotency_key=idempotency_key,
         )
         return self._parse(Authorization, reply)
@@ -520,9 +566,10 @@ class _BearerAuth(httpx.Auth):
         return f"_BearerAuth({self._key.masked!r})"
 
 
-class SandboxControls:
+class SandboxControls(SandboxPortfolioCalls):
     """The sandbox-only QA endpoints (`/sandbox/...`). Absent in production:
-    call `info()` first; it answers None when the API is not a sandbox."""
+    call `info()` first; it answers None when the API is not a sandbox. The
+    portfolio revision's come from `SandboxPortfolioCalls`."""
 
     def __init__(self, client: Sync2BooksClient) -> None:
         self._client = client
@@ -565,13 +612,23 @@ class SandboxControls:
         return self._client._parse(Authorization, reply)
 
     async def seed(
-        self, companies: int, *, connections_per_company: int | None = None, seed: int | None = None
+        self,
+        companies: int,
+        *,
+        connections_per_company: int | None = None,
+        seed: int | None = None,
+        states: Mapping[CompanyState | str, float] | None = None,
     ) -> int:
+        """Add demo companies; `seed` makes them reproducible, `states`
+        (portfolio revision) gives the share of each connectionState."""
         body: dict[str, Any] = {"companies": companies}
         if connections_per_company is not None:
             body["connectionsPerCompany"] = connections_per_company
         if seed is not None:
             body["seed"] = seed
+        if states is not None:
+            await self._client._require(Feature.SANDBOX_CONTROLS, "POST", "sandbox/seed")
+            body["states"] = seed_states(states)
         reply = await self._client._request("POST", "sandbox/seed", json_body=body)
         return self._client._parse(SeedResult, reply).created
 
@@ -595,7 +652,9 @@ async def _walk_pages(fetch: Callable[[int], Awaitable[Page[Any]]]) -> AsyncIter
         page = await fetch(page_number)
         for item in page.results:
             yield item
-        if not page.results or page_number >= page.total_pages:
+        last = not page.results or page_number >= page.total_pages
+        # A lower-bound total promises at least that many: go on while pages come full.
+        if last and not (page.total_is_lower_bound and len(page.results) >= page.page_size):
             return
         page_number += 1
 
