@@ -10,13 +10,14 @@ from __future__ import annotations
 import itertools
 import random
 import re
+from bisect import bisect
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import NamedTuple
 
 from s2b_tui.api.models import INTEGRATION_NAMES, CompanyState
-from s2b_tui.sandbox.ids import new_uuid
+from s2b_tui.sandbox.ids import new_uuids
 from s2b_tui.sandbox.records import DEFAULT_ERROR_CODE, default_error_message
 
 # fmt: off
@@ -189,6 +190,7 @@ def demo_rows(
     week = 7 * _DAY
     if mix is not None:
         states, weights = list(mix), list(itertools.accumulate(mix.values()))
+        total_weight = weights[-1]
     companies: list[tuple] = []
     connections: list[tuple] = []
     authorizations: list[tuple] = []
@@ -200,7 +202,7 @@ def demo_rows(
         created = start + int(rand() * _SEED_SPAN_SECONDS)
         # The company's history: (second, kind, subject, status, event fields).
         history: list[tuple] = [(created, "company", None, None, ("company.created", "API"))]
-        target = None if mix is None else rng.choices(states, cum_weights=weights)[0]
+        target = None if mix is None else states[bisect(weights, rand() * total_weight)]
         if target is None:
             statuses = [_draw_status(rand) for _ in range(per_company)]
         elif target in ("ERROR", "CONNECTED", "DISCONNECTED"):
@@ -355,7 +357,6 @@ def demo_rows(
             key, from_status, to_status, detail = (*rest, None, None, None, None)[:4]
             events.append(
                 (
-                    new_uuid(),
                     event_type,
                     fmt(second),
                     recorded,
@@ -388,8 +389,10 @@ def demo_rows(
     # the same reason; events in the order things happened.
     companies.sort(key=itemgetter(3))
     connections.sort(key=itemgetter(1))
-    events.sort(key=itemgetter(2))
-    return DemoRows(companies, connections, authorizations, events, counts)
+    events.sort(key=itemgetter(1))
+    ids = new_uuids(len(events))
+    numbered = [(event_id, *event) for event_id, event in zip(ids, events, strict=True)]
+    return DemoRows(companies, connections, authorizations, numbered, counts)
 
 
 def _draw_status(rand: Callable[[], float]) -> str:

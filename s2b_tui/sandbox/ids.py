@@ -18,3 +18,15 @@ def new_uuid() -> str:
 
 def new_link_token() -> str:
     return secrets.token_urlsafe(32)  # 256 bits from the OS CSPRNG
+
+
+def new_uuids(count: int) -> list[str]:
+    """`count` random UUID4 strings from one read of the OS CSPRNG: for rows
+    made in bulk (a seed's events), several times cheaper than one by one."""
+    h = os.urandom(16 * count).hex()
+    variant = _VARIANT_DIGIT
+    return [
+        f"{h[k : k + 8]}-{h[k + 8 : k + 12]}-4{h[k + 13 : k + 16]}-"
+        f"{variant[h[k + 16]]}{h[k + 17 : k + 20]}-{h[k + 20 : k + 32]}"
+        for k in range(0, 32 * count, 32)
+    ]

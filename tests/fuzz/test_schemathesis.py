@@ -36,7 +36,8 @@ from schemathesis.specs.openapi.checks import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from s2b_tui.sandbox import SandboxStore, create_app
-from s2b_tui.sandbox.server import FaultSettings, SandboxApp
+from s2b_tui.sandbox.server import SandboxApp
+from s2b_tui.sandbox.server.middleware.faults import FaultSettings
 from s2b_tui.sandbox.store import SEED_MAX
 from tests.fuzz import counts
 

@@ -8,7 +8,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from s2b_tui.sandbox.server import CreateCompanyRequest, create_app
+from s2b_tui.sandbox.server import create_app
+from s2b_tui.sandbox.server.bodies import CreateCompanyRequest
 from s2b_tui.sandbox.store import SandboxStore
 
 

@@ -11,7 +11,10 @@ that allows one CONNECTED or ERROR connection per company and integration.
 `SandboxStore` is one object; its methods are grouped by what they act on,
 one module each (`companies`, `connections`, `authorizations`, `events`,
 `keys`, `idempotency`, `seeding`), over `base.StoreBase`, which holds the
-database and what every kind of change shares.
+database and what every kind of change shares. The schema is in
+`sandbox.schema`, the records and refusals the store hands out in
+`sandbox.records`, the SQL its reads share in `sandbox.sql`, and what `seed`
+inserts in `sandbox.demo_data`.
 """
 
 from __future__ import annotations
