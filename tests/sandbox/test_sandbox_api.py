@@ -794,7 +794,7 @@ async def test_a_crash_is_a_json_500_and_is_logged(sandbox: EmbeddedSandbox, san
     def broken(**_):
         raise RuntimeError("disk on fire")
 
-    sandbox.store.list_companies = broken  # type: ignore[method-assign]
+    sandbox.store.company_page = broken  # type: ignore[method-assign]
     response = await sandbox_http.get("/companies")
     body = assert_error(response, 500, fragment="internal error")
     assert "disk on fire" not in response.text
