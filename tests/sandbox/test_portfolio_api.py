@@ -1047,3 +1047,68 @@ async def test_the_issue_flow_end_to_end(sandbox: EmbeddedSandbox, sandbox_http)
     assert page.status_code == 200 and "Acme Ltd" in page.text
     for private in ("Pilot", "churn risk", "owner@acme.example", "acme.example", company_id):
         assert private not in page.text, private
+
+
+async def test_every_change_names_its_actor(sandbox_http):
+    """API for calls made with the key; CUSTOMER for Link page decisions and
+    for /sandbox/authorizations/{id}/complete; PLATFORM for simulate and expiry."""
+    http = sandbox_http
+    before = await last_sequence(http)
+    company = await create_company(http, "Acme")
+    cid = company["id"]
+    await http.patch(f"/companies/{cid}", json={"contactEmail": "a@b"})
+    await http.post(f"/companies/{cid}/link")
+    allowed = await start(http, cid, "XERO")
+    await http.post(f"/sandbox/authorizations/{allowed['id']}/complete", json={"decision": "allow"})
+    denied = await start(http, cid, "SAGE")
+    await http.post(f"/sandbox/authorizations/{denied['id']}/complete", json={"decision": "deny"})
+    connection_id = (await http.get(f"/companies/{cid}/authorizations/{allowed['id']}")).json()[
+        "connectionId"
+    ]
+    connection_url = f"/companies/{cid}/connections/{connection_id}"
+    simulate_url = f"/sandbox{connection_url}/simulate"
+    await http.post(simulate_url, json={"status": "ERROR"})
+    await http.post(simulate_url, json={"status": "CONNECTED"})
+    await http.post(simulate_url, json={"status": "DISCONNECTED"})
+    again = await http.post(connection_url + "/authorize")
+    picked = await click(
+        (await http.get(f"/companies/{cid}")).json()["authUrl"], integrationKey="SAGE"
+    )
+    assert picked.status_code == 303
+    await click(picked.headers["location"], decision="allow")
+    await http.post(f"/sandbox/authorizations/{again.json()['id']}/expire")
+    cancelled = await start(http, cid, "QUICKBOOKS")
+    await http.delete(f"/companies/{cid}/authorizations/{cancelled['id']}")
+    sage = next(
+        c
+        for c in (await http.get(f"/companies/{cid}/connections")).json()["results"]
+        if c["integrationKey"] == "SAGE"
+    )
+    await http.patch(f"/companies/{cid}/connections/{sage['id']}", json={"status": "DISCONNECTED"})
+    await http.delete(f"/companies/{cid}/connections/{sage['id']}")
+    await http.delete(f"/companies/{cid}")
+
+    events = await events_after(http, before, pageSize=500)
+    assert [(e["type"], e["actor"]) for e in events] == [
+        ("company.created", "API"),
+        ("company.updated", "API"),
+        ("company.updated", "API"),
+        ("authorization.created", "API"),
+        ("authorization.completed", "CUSTOMER"),
+        ("connection.connected", "CUSTOMER"),
+        ("authorization.created", "API"),
+        ("authorization.declined", "CUSTOMER"),
+        ("connection.failed", "PLATFORM"),
+        ("connection.recovered", "PLATFORM"),
+        ("connection.disconnected", "PLATFORM"),
+        ("authorization.created", "API"),
+        ("authorization.created", "CUSTOMER"),
+        ("authorization.completed", "CUSTOMER"),
+        ("connection.connected", "CUSTOMER"),
+        ("authorization.expired", "PLATFORM"),
+        ("authorization.created", "API"),
+        ("authorization.cancelled", "API"),
+        ("connection.disconnected", "API"),
+        ("connection.deleted", "API"),
+        ("company.deleted", "API"),
+    ]
