@@ -166,7 +166,8 @@ class UpdateCompanyRequest(RequestBody):
 
     def changes(self) -> dict[str, str | None]:
         """The fields sent, as the store names them."""
-        return {field: getattr(self, field) for field in self.model_fields_set}
+        sent = self.model_fields_set
+        return {field: getattr(self, field) for field in type(self).model_fields if field in sent}
 
 
 class LinkLifetime(RequestBody):

@@ -62,7 +62,9 @@ async def list_companies(request: Request, query: CompanyQueryV1) -> Fields:
 
 
 async def company_stats(request: Request, query: StatsQuery) -> Fields:
-    by_state, total, lower_bound = store_of(request).company_stats(query=query.search)
+    by_state, total, lower_bound = store_of(request).company_stats(
+        query=query.search, count_cap=COUNT_CAP
+    )
     return {"total_results": total, "by_state": by_state, "total_is_lower_bound": lower_bound}
 
 
