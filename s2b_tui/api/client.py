@@ -16,7 +16,7 @@ import contextlib
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -35,17 +35,20 @@ from s2b_tui.api.errors import (
     ReadOnlyError,
     Sync2BooksError,
 )
+from s2b_tui.api.features import Feature
 from s2b_tui.api.keys import ApiKey, ApiMode
 from s2b_tui.api.models import (
     Authorization,
     Company,
     CompanyOrder,
+    CompanyState,
     Connection,
     ConnectionStatus,
     Integration,
     IntegrationList,
     Page,
 )
+from s2b_tui.api.portfolio import PortfolioCalls, comma_list
 from s2b_tui.api.sandbox_controls import SandboxControls
 from s2b_tui.api.wire import (
     RETRYABLE_STATUSES,
@@ -55,6 +58,7 @@ from s2b_tui.api.wire import (
     reply_json,
     segment,
     shorten,
+    walk_pages,
 )
 
 DEFAULT_BASE_URL = "https://api.sync2books.com/v1"
@@ -114,11 +118,12 @@ class _Attempt:
     started: float = field(default_factory=time.perf_counter)
 
 
-class Sync2BooksClient:
+class Sync2BooksClient(PortfolioCalls):
     """Async client of the Sync2Books API v1.
 
     Use as `async with Sync2BooksClient(key, base_url) as client: ...`, or call
-    `aclose()` when done. `on_request` is called once per finished call.
+    `aclose()` when done. `on_request` is called once per finished call. The
+    portfolio revision's calls come from `PortfolioCalls`.
     """
 
     def __init__(
@@ -203,11 +208,15 @@ class Sync2BooksClient:
         name: str,
         description: str | None = None,
         *,
+        contact_email: str | None = None,
         idempotency_key: str | None = None,
     ) -> Company:
         body: dict[str, Any] = {"name": name}
         if description:
             body["description"] = description
+        if contact_email is not None:
+            await self._require(Feature.COMPANY_EDIT, "POST", "companies")
+            body["contactEmail"] = contact_email
         reply = await self._request(
             "POST", "companies", json_body=body, idempotency_key=idempotency_key
         )
@@ -220,12 +229,25 @@ class Sync2BooksClient:
         page_size: int = 50,
         query: str | None = None,
         order_by: CompanyOrder | str | None = None,
+        states: Iterable[CompanyState | str] | str | None = None,
+        name: str | None = None,
     ) -> Page[Company]:
+        """A page of companies. `states` (connectionState values) and `name`
+        (exact, ignoring case) are of the portfolio revision: a server that
+        lacks them would ignore them, so they are sent only once it is known
+        to offer them (`NotOfferedError` otherwise)."""
         params: dict[str, Any] = {"page": page, "pageSize": page_size}
         if query:
             params["query"] = query
         if order_by:
             params["orderBy"] = str(order_by)
+        state = comma_list(states)
+        if state:
+            params["state"] = state
+        if name is not None:
+            params["name"] = name
+        if state or name is not None or str(order_by).lstrip("-") == "stateChangedAt":
+            await self._require(Feature.STATES)
         reply = await self._request("GET", "companies", params=params)
         return self._parse(Page[Company], reply)
 
@@ -235,15 +257,22 @@ class Sync2BooksClient:
         page_size: int = 100,
         query: str | None = None,
         order_by: CompanyOrder | str | None = None,
+        states: Iterable[CompanyState | str] | str | None = None,
+        name: str | None = None,
     ) -> AsyncIterator[Company]:
         """Every company, page after page."""
 
         async def fetch(page: int) -> Page[Company]:
             return await self.list_companies(
-                page=page, page_size=page_size, query=query, order_by=order_by
+                page=page,
+                page_size=page_size,
+                query=query,
+                order_by=order_by,
+                states=states,
+                name=name,
             )
 
-        return _walk_pages(fetch)
+        return walk_pages(fetch)
 
     async def get_company(self, company_id: str) -> Company:
         reply = await self._request("GET", f"companies/{segment(company_id)}")
@@ -259,13 +288,20 @@ class Sync2BooksClient:
         company_id: str,
         integration_key: str,
         *,
+        expires_in_minutes: int | None = None,
         idempotency_key: str | None = None,
     ) -> Authorization:
-        """Start connecting an integration: the reply carries the authUrl."""
+        """Start connecting an integration: the reply carries the authUrl.
+        `expires_in_minutes` (portfolio revision) is the link's lifetime."""
+        path = f"companies/{segment(company_id)}/connections"
+        body: dict[str, Any] = {"integrationKey": str(integration_key)}
+        if expires_in_minutes is not None:
+            await self._require(Feature.AUTHORIZATIONS, "POST", path)
+            body["expiresInMinutes"] = expires_in_minutes
         reply = await self._request(
             "POST",
-            f"companies/{segment(company_id)}/connections",
-            json_body={"integrationKey": str(integration_key)},
+            path,
+            json_body=body,
             idempotency_key=idempotency_key,
         )
         return self._parse(Authorization, reply)
@@ -286,7 +322,7 @@ class Sync2BooksClient:
         async def fetch(page: int) -> Page[Connection]:
             return await self.list_connections(company_id, page=page, page_size=page_size)
 
-        return _walk_pages(fetch)
+        return walk_pages(fetch)
 
     async def all_connections(self, company_id: str) -> list[Connection]:
         return [c async for c in self.iter_connections(company_id)]
@@ -310,11 +346,22 @@ class Sync2BooksClient:
         return self._parse(Connection, reply)
 
     async def reauthorize_connection(
-        self, company_id: str, connection_id: str, *, idempotency_key: str | None = None
+        self,
+        company_id: str,
+        connection_id: str,
+        *,
+        expires_in_minutes: int | None = None,
+        idempotency_key: str | None = None,
     ) -> Authorization:
+        path = f"companies/{segment(company_id)}/connections/{segment(connection_id)}/authorize"
+        body: dict[str, Any] | None = None
+        if expires_in_minutes is not None:
+            await self._require(Feature.AUTHORIZATIONS, "POST", path)
+            body = {"expiresInMinutes": expires_in_minutes}
         reply = await self._request(
             "POST",
-            f"companies/{segment(company_id)}/connections/{segment(connection_id)}/authorize",
+            path,
+            json_body=body,
             idempotency_key=idempotency_key,
         )
         return self._parse(Authorization, reply)
@@ -510,17 +557,6 @@ class _BearerAuth(httpx.Auth):
 
     def __repr__(self) -> str:
         return f"_BearerAuth({self._key.masked!r})"
-
-
-async def _walk_pages(fetch: Callable[[int], Awaitable[Page[Any]]]) -> AsyncIterator[Any]:
-    page_number = 1
-    while True:
-        page = await fetch(page_number)
-        for item in page.results:
-            yield item
-        if not page.results or page_number >= page.total_pages:
-            return
-        page_number += 1
 
 
 def _transport_reason(exc: httpx.TransportError) -> str:

@@ -24,6 +24,7 @@ sentence a person can act on. None of them ever holds the API key.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +141,26 @@ class ApiTimeoutError(Sync2BooksError):
 
 class InvalidResponseError(Sync2BooksError):
     hint = "The API sent a reply the console could not read."
+
+
+class NotOfferedError(Sync2BooksError):
+    """The API does not offer a feature of the portfolio revision (a server of
+    API v1's first revision): a 404, 400 or 405 from a [P] endpoint or
+    parameter, or refused before sending when the client already knows.
+    `feature` names it (a `s2b_tui.api.features.Feature` value)."""
+
+    hint = "What needs it is not available on this API."
+
+    def __init__(self, feature: str, description: str, **kwargs: Any) -> None:
+        super().__init__(f"This API does not offer {description}", **kwargs)
+        self.feature = feature
+        self.description = description
+
+
+class FeedGoneError(GoneError):
+    """410 from `GET /events?after=`: events that old are no longer kept."""
+
+    hint = "Reload what is shown, then follow the feed from its newest event."
 
 
 _BY_STATUS: dict[int, type[Sync2BooksError]] = {

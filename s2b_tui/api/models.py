@@ -59,6 +59,44 @@ class AuthorizationStatus(StrEnum):
     COMPLETED = "COMPLETED"
     DECLINED = "DECLINED"
     EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+
+
+class CompanyState(StrEnum):
+    """A company's connectionState (portfolio revision), derived by the
+    server from its connections and authorizations; first rule wins."""
+
+    ERROR = "ERROR"
+    CONNECTED = "CONNECTED"
+    PENDING = "PENDING"
+    DISCONNECTED = "DISCONNECTED"
+    NOT_CONNECTED = "NOT_CONNECTED"
+
+
+class Actor(StrEnum):
+    """Who caused an event: the key's holder, the customer on a Link page,
+    or the accounting software."""
+
+    API = "API"
+    CUSTOMER = "CUSTOMER"
+    PLATFORM = "PLATFORM"
+
+
+class EventType(StrEnum):
+    COMPANY_CREATED = "company.created"
+    COMPANY_UPDATED = "company.updated"
+    COMPANY_DELETED = "company.deleted"
+    AUTHORIZATION_CREATED = "authorization.created"
+    AUTHORIZATION_COMPLETED = "authorization.completed"
+    AUTHORIZATION_DECLINED = "authorization.declined"
+    AUTHORIZATION_EXPIRED = "authorization.expired"
+    AUTHORIZATION_CANCELLED = "authorization.cancelled"
+    CONNECTION_CONNECTED = "connection.connected"
+    CONNECTION_RECONNECTED = "connection.reconnected"
+    CONNECTION_RECOVERED = "connection.recovered"
+    CONNECTION_DISCONNECTED = "connection.disconnected"
+    CONNECTION_FAILED = "connection.failed"
+    CONNECTION_DELETED = "connection.deleted"
 
 
 class CompanyOrder(StrEnum):
@@ -66,12 +104,17 @@ class CompanyOrder(StrEnum):
     NAME_DESC = "-name"
     CREATED = "createdAt"
     CREATED_DESC = "-createdAt"
+    STATE_CHANGED = "stateChangedAt"
+    STATE_CHANGED_DESC = "-stateChangedAt"
 
 
 # A value from a newer server that this client does not know yet stays a str.
 KeyOrStr = Annotated[IntegrationKey | str, Field(union_mode="left_to_right")]
 ConnectionStatusOrStr = Annotated[ConnectionStatus | str, Field(union_mode="left_to_right")]
 AuthorizationStatusOrStr = Annotated[AuthorizationStatus | str, Field(union_mode="left_to_right")]
+CompanyStateOrStr = Annotated[CompanyState | str, Field(union_mode="left_to_right")]
+EventTypeOrStr = Annotated[EventType | str, Field(union_mode="left_to_right")]
+ActorOrStr = Annotated[Actor | str, Field(union_mode="left_to_right")]
 
 
 class Integration(WireModel):
@@ -115,6 +158,10 @@ class Company(WireModel):
     created_at: datetime
     auth_url: str | None = None
     connections: list[Connection] = Field(default_factory=list)
+    # Portfolio revision: absent (None) in a first-revision server's replies.
+    contact_email: str | None = None
+    connection_state: CompanyStateOrStr | None = None
+    state_changed_at: datetime | None = None
 
     def status_counts(self) -> dict[str, int]:
         """Connections per status: connected, error, disconnected, then any other."""
@@ -139,6 +186,9 @@ class Authorization(WireModel):
     status: AuthorizationStatusOrStr
     expires_at: datetime | None = None
     connection_id: str | None = None
+    # Portfolio revision: absent (None) in a first-revision server's replies.
+    company_name: str | None = None
+    created_at: datetime | None = None
 
 
 T = TypeVar("T")
@@ -149,6 +199,8 @@ class Page(WireModel, Generic[T]):
     page_number: int = 1
     page_size: int = 50
     total_results: int = 0
+    # Portfolio revision: `total_results` is at least this many, not exact.
+    total_is_lower_bound: bool = False
 
     @property
     def total_pages(self) -> int:
@@ -185,3 +237,57 @@ class SandboxInfo(WireModel):
     version: str | None = None
     link_ttl_seconds: int | None = None
     faults: dict | None = None
+
+
+# ======================================================= portfolio revision
+
+
+class AuthorizationOrder(StrEnum):
+    EXPIRES = "expiresAt"
+    CREATED_DESC = "-createdAt"
+
+
+class CompanyStats(WireModel):
+    """`GET /companies/stats`: companies per connectionState. A state this
+    client does not know yet is kept under its own name."""
+
+    total_results: int
+    by_state: dict[str, int]
+    total_is_lower_bound: bool = False
+
+    def count(self, state: CompanyState | str) -> int:
+        return self.by_state.get(str(state), 0)
+
+
+class Event(WireModel):
+    """One change to a company, a connection or an authorization. `type` and
+    `actor` of a newer server stay plain strings (callers ignore types they
+    do not know); fields that do not apply are None."""
+
+    id: str
+    sequence: int
+    type: EventTypeOrStr
+    occurred_at: datetime
+    actor: ActorOrStr | None = None
+    company_id: str | None = None
+    company_name: str | None = None
+    connection_id: str | None = None
+    authorization_id: str | None = None
+    integration_key: KeyOrStr | None = None
+    from_status: str | None = None
+    to_status: str | None = None
+    detail: str | None = None
+
+    @property
+    def is_known(self) -> bool:
+        """Of a type this client knows (the feed's other types are to be ignored)."""
+        return isinstance(self.type, EventType)
+
+
+class EventFeed(WireModel):
+    """`GET /events`: with `after`, the events after it, oldest first; without,
+    the newest first. `last_sequence` is the newest of the whole feed."""
+
+    results: list[Event]
+    has_more: bool = False
+    last_sequence: int

@@ -4,19 +4,30 @@ of them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from s2b_tui.api.errors import NotFoundError
-from s2b_tui.api.models import Authorization, Connection, ConnectionStatus, SandboxInfo, SeedResult
+from s2b_tui.api.features import Feature
+from s2b_tui.api.models import (
+    Authorization,
+    CompanyState,
+    Connection,
+    ConnectionStatus,
+    SandboxInfo,
+    SeedResult,
+)
+from s2b_tui.api.portfolio import SandboxPortfolioCalls, seed_states
 from s2b_tui.api.wire import segment
 
 if TYPE_CHECKING:
     from s2b_tui.api.client import Sync2BooksClient
 
 
-class SandboxControls:
+class SandboxControls(SandboxPortfolioCalls):
     """`client.sandbox`. Absent in production: call `info()` first; it
-    answers None when the API is not a sandbox."""
+    answers None when the API is not a sandbox. The portfolio revision's
+    controls come from `SandboxPortfolioCalls`."""
 
     def __init__(self, client: Sync2BooksClient) -> None:
         self._client = client
@@ -60,13 +71,23 @@ class SandboxControls:
         return self._client._parse(Authorization, reply)
 
     async def seed(
-        self, companies: int, *, connections_per_company: int | None = None, seed: int | None = None
+        self,
+        companies: int,
+        *,
+        connections_per_company: int | None = None,
+        seed: int | None = None,
+        states: Mapping[CompanyState | str, float] | None = None,
     ) -> int:
+        """Add demo companies; `seed` makes them reproducible, `states`
+        (portfolio revision) gives the share of each connectionState."""
         body: dict[str, Any] = {"companies": companies}
         if connections_per_company is not None:
             body["connectionsPerCompany"] = connections_per_company
         if seed is not None:
             body["seed"] = seed
+        if states is not None:
+            await self._client._require(Feature.SANDBOX_CONTROLS, "POST", "sandbox/seed")
+            body["states"] = seed_states(states)
         reply = await self._client._request("POST", "sandbox/seed", json_body=body)
         return self._client._parse(SeedResult, reply).created
 

@@ -80,3 +80,25 @@ def idempotency_key_problem(key: str) -> str | None:
     if _IDEMPOTENCY_KEY.fullmatch(key) is None:
         return "must be 1 to 255 printable ASCII characters"
     return None
+
+
+EMAIL_MAX = 254
+
+
+def email_problem(email: str | None) -> str | None:
+    """A contact email (portfolio revision): at most 254 characters, one `@`
+    with text on both sides, no spaces or control characters. Not trimmed."""
+    if email is None:
+        return None
+    if len(email) > EMAIL_MAX:
+        return f"must be at most {EMAIL_MAX} characters (it is {len(email):,})"
+    if has_control_characters(email):
+        return "must not contain control characters"
+    if has_unpaired_surrogates(email):
+        return _NOT_TEXT
+    if any(character in WHITESPACE for character in email):
+        return "must not contain spaces"
+    local, _, domain = email.partition("@")
+    if not local or not domain or "@" in domain:
+        return "must be an email address: one @ with text on both sides"
+    return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from s2b_tui.api.errors import FieldProblem, InvalidResponseError, Sync2BooksError, error_class_for
+from s2b_tui.api.models import Page
 
 # A server's error text is shown to a person: one sentence, not a page.
 MAX_ERROR_MESSAGE = 500
@@ -146,3 +148,17 @@ def error_from_response(response: httpx.Response, correlation_id: str | None) ->
 
 def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def walk_pages(fetch: Callable[[int], Awaitable[Page[Any]]]) -> AsyncIterator[Any]:
+    """Every item of every page `fetch` returns, page by page."""
+    page_number = 1
+    while True:
+        page = await fetch(page_number)
+        for item in page.results:
+            yield item
+        last = not page.results or page_number >= page.total_pages
+        # A lower-bound total promises at least that many: go on while pages come full.
+        if last and not (page.total_is_lower_bound and len(page.results) >= page.page_size):
+            return
+        page_number += 1

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-#: How long an authorization link stays valid unless told otherwise.
-DEFAULT_LINK_TTL = timedelta(minutes=60)
+#: How long an authorization link stays valid unless told otherwise (API.md:
+#: 10,080 minutes; customers take days to act on an emailed link).
+DEFAULT_LINK_TTL = timedelta(days=7)
 
 
 class SandboxStartError(RuntimeError):

@@ -6,6 +6,11 @@ software's OAuth screen. No API key here: the unguessable token in the URL
 is the credential. Pages are self-contained (inline CSS, no scripts) and
 every value shown is HTML-escaped.
 
+What a customer sees of a company is its name, nothing else (never the
+description, contact email or ids: they are the account manager's). A
+company link only ever starts an authorization and sends the browser on to
+its consent page: no single request connects an integration without it.
+
 The pages are plain Starlette endpoints; `PAGES` lists them for
 `server.create_app`, which serves them outside the OpenAPI document.
 """
@@ -25,6 +30,7 @@ from s2b_tui.sandbox.records import (
     CompanyRecord,
     Conflict,
     Gone,
+    LinkTarget,
     NotFound,
 )
 from s2b_tui.sandbox.store import SandboxStore
@@ -127,12 +133,8 @@ def company_page(company: CompanyRecord) -> str:
             f'<input type="hidden" name="integrationKey" value="{escape(key)}">'
             f"{button}</form></li>"
         )
-    description = (
-        f'<p class="muted">{escape(company.description)}</p>' if company.description else ""
-    )
     body = (
         f"<h1>Connect {escape(company.name)} to Sync2Books</h1>\n"
-        f"{description}\n"
         "<p>Choose the accounting software this business uses. You will be asked "
         "to allow access on the next page.</p>\n"
         f"<ul>{''.join(rows)}</ul>\n"
@@ -173,13 +175,15 @@ def _result_page(company: CompanyRecord, authorization: AuthorizationRecord) -> 
     return _page(200, title, body)
 
 
+_GONE_REASONS: dict[str, str] = {
+    AuthorizationStatus.EXPIRED: "This link has expired.",
+    AuthorizationStatus.CANCELLED: "This link was cancelled, or replaced by a newer one.",
+}
+
+
 def _gone(authorization: AuthorizationRecord | None = None, reason: str = "") -> HTMLResponse:
     if not reason and authorization is not None:
-        reason = (
-            "This link has expired."
-            if authorization.status == AuthorizationStatus.EXPIRED
-            else "This link has already been used."
-        )
+        reason = _GONE_REASONS.get(authorization.status, "This link has already been used.")
     return _message_page(
         410, "This link is no longer valid", reason, "Ask for a new link to connect again."
     )
@@ -209,10 +213,19 @@ def _store(request: Request) -> SandboxStore:
     return request.app.state.store
 
 
+def _resolve(request: Request) -> LinkTarget | Response:
+    """What the page's token opens, or the page saying it opens nothing."""
+    try:
+        target = _store(request).resolve_link(request.path_params["token"])
+    except Gone as exc:  # a company link that was rotated
+        return _gone(reason=f"{exc}.")
+    return _not_found() if target is None else target
+
+
 async def show_link(request: Request) -> Response:
-    target = _store(request).resolve_link(request.path_params["token"])
-    if target is None:
-        return _not_found()
+    target = _resolve(request)
+    if isinstance(target, Response):
+        return target
     authorization = target.authorization
     if authorization is None:
         return HTMLResponse(company_page(target.company), headers=_HEADERS)
@@ -222,36 +235,23 @@ async def show_link(request: Request) -> Response:
 
 
 async def submit_link(request: Request) -> Response:
-    """A company link takes `integrationKey` (and optionally `decision`);
-    an authorization link takes `decision=allow|deny`."""
+    """A company link takes `integrationKey` only, and answers with the way
+    to the consent page; an authorization link takes `decision=allow|deny`."""
     form = await _read_form(request)
     if isinstance(form, Response):
         return form
-    store = _store(request)
-    target = store.resolve_link(request.path_params["token"])
-    if target is None:
-        return _not_found()
+    target = _resolve(request)
+    if isinstance(target, Response):
+        return target
     authorization = target.authorization
-    if authorization is not None and authorization.status != AuthorizationStatus.PENDING:
-        return _gone(authorization)  # used or expired, whatever the form says
-    decision = form.get("decision")
-    if decision not in (None, "allow", "deny"):
-        return _bad_form("Choose Allow or Deny.")
     if authorization is None:
-        key = form.get("integrationKey")
-        if key not in INTEGRATION_NAMES:
-            return _bad_form("Choose one of the accounting packages on the company's page.")
-        try:
-            authorization = store.authorize_from_link(target.company.id, key)
-        except Conflict as exc:
-            return _conflict(str(exc))
-        except NotFound:
-            return _not_found()
-        if decision is None:
-            consent = f"{str(request.base_url).rstrip('/')}/link/{authorization.token}"
-            return RedirectResponse(consent, status_code=303, headers=_HEADERS)
-    elif decision is None:
+        return _start_authorization(request, target.company, form)
+    if authorization.status != AuthorizationStatus.PENDING:
+        return _gone(authorization)  # used, expired or cancelled, whatever the form says
+    decision = form.get("decision")
+    if decision not in ("allow", "deny"):
         return _bad_form("Choose Allow or Deny.")
+    store = _store(request)
     try:
         completed = store.complete_authorization(authorization.id, allow=decision == "allow")
     except Gone as exc:
@@ -261,6 +261,30 @@ async def submit_link(request: Request) -> Response:
     except NotFound:
         return _not_found()
     return _result_page(target.company, completed)
+
+
+def _start_authorization(
+    request: Request, company: CompanyRecord, form: dict[str, str]
+) -> Response:
+    """A company link's form: a new authorization for the integration
+    picked, then (303) its consent page. Never a decision: that is made on
+    the consent page alone, so a forged cross-site form connects nothing."""
+    if "decision" in form:
+        return _bad_form(
+            "A company link does not take a decision: pick the accounting package, "
+            "then Allow or Deny on the page that follows."
+        )
+    key = form.get("integrationKey")
+    if key not in INTEGRATION_NAMES:
+        return _bad_form("Choose one of the accounting packages on the company's page.")
+    try:
+        authorization = _store(request).authorize_from_link(company.id, key)
+    except Conflict as exc:
+        return _conflict(str(exc))
+    except NotFound:
+        return _not_found()
+    consent = f"{str(request.base_url).rstrip('/')}/link/{authorization.token}"
+    return RedirectResponse(consent, status_code=303, headers=_HEADERS)
 
 
 async def _read_form(request: Request) -> dict[str, str] | Response:

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
-from s2b_tui.api.models import INTEGRATION_NAMES
+from s2b_tui.api.models import INTEGRATION_NAMES, CompanyState
 
 # ---------------------------------------------------------------- errors
 
@@ -60,6 +60,9 @@ class CompanyRecord(NamedTuple):
     created_at: datetime
     link_token: str
     connections: tuple[ConnectionRecord, ...] = ()
+    contact_email: str | None = None
+    state: str = CompanyState.NOT_CONNECTED
+    state_changed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +71,46 @@ class AuthorizationRecord:
     company_id: str
     integration_key: str
     connection_id: str | None
-    #: PENDING, COMPLETED, DECLINED, or EXPIRED when PENDING past `expires_at`.
+    #: PENDING, COMPLETED, DECLINED, CANCELLED, or EXPIRED (also when
+    #: PENDING past `expires_at`).
     status: str
     token: str
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None
+    company_name: str = ""
+
+
+class EventRecord(NamedTuple):
+    sequence: int
+    id: str
+    type: str
+    occurred_at: datetime
+    actor: str
+    company_id: str
+    company_name: str | None
+    connection_id: str | None
+    authorization_id: str | None
+    integration_key: str | None
+    from_status: str | None
+    to_status: str | None
+    detail: str | None
+
+
+class CompanyPage(NamedTuple):
+    """A page of companies; `total` is a lower bound when `total_is_lower_bound`."""
+
+    records: list[CompanyRecord]
+    total: int
+    total_is_lower_bound: bool = False
+
+
+class EventFeed(NamedTuple):
+    """`GET /events`: the events, whether more follow, the feed's newest sequence."""
+
+    events: list[EventRecord]
+    has_more: bool
+    last_sequence: int
 
 
 class IdempotencyState(StrEnum):

@@ -47,10 +47,13 @@ class EmbeddedSandbox:
         new_id: Callable[[], str] | None = None,
         new_token: Callable[[], str] | None = None,
         link_ttl: timedelta = DEFAULT_LINK_TTL,
+        portfolio: bool = True,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.host = host
         self.port = port
+        # False: serve API.md's first revision only (see server.create_app).
+        self.portfolio = portfolio
         # What the store is opened with, at start().
         self._clock = clock
         self._new_id = new_id
@@ -118,7 +121,7 @@ class EmbeddedSandbox:
         port = sock.getsockname()[1]
         self._origin = f"http://{_host_for_url(_reachable_host(self.host))}:{port}"
         config = uvicorn.Config(
-            create_app(self._store),
+            create_app(self._store, portfolio=self.portfolio),
             log_level="warning",
             access_log=False,
             # Leave the process's logging alone: a console draws on the terminal.

@@ -107,9 +107,9 @@ async def test_company_link_lets_the_customer_pick(client):
     async with httpx.AsyncClient() as browser:
         page = await browser.get(company.auth_url)
         assert page.status_code == 200 and "Pick Ltd" in page.text
-        done = await browser.post(
-            company.auth_url, data={"integrationKey": "SAGE", "decision": "allow"}
-        )
+        picked = await browser.post(company.auth_url, data={"integrationKey": "SAGE"})
+        assert picked.status_code == 303  # on to the consent page: the decision is made there
+        done = await browser.post(picked.headers["location"], data={"decision": "allow"})
     assert done.status_code == 200
     (connection,) = (await client.list_connections(company.id)).results
     assert connection.integration_key == "SAGE" and connection.status == "CONNECTED"

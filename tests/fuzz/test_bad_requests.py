@@ -7,7 +7,11 @@ single-use and expired links, and 413 on POST /companies):
   integration keys with a 4xx error body, never a 500, and changes nothing;
 - bodies over 1 MiB are refused on every route, and are never read past the
   limit (the app is driven with an endless body and its reads are counted);
-- bad and extreme `page` / `pageSize` on both lists;
+- bad and extreme `page` / `pageSize` on every list;
+- the portfolio revision's parameters (state, status and type lists, `after`,
+  the feed's `pageSize`, `orderBy`, text filters) and bodies (PATCH, reset,
+  seed shares, contact emails, link lifetimes, the authorize call's
+  optional body): a 422 naming the field, nothing changed;
 - malformed, unknown, revoked and live keys through the client: a message
   naming the problem, the key masked;
 - Link tokens: 256 bits, unrelated to ids, and a near miss opens nothing; a
@@ -85,7 +89,16 @@ class World:
             self.url("/companies/{company}/authorizations/{authorization}")
         )
         faults = (await self.http.get("/sandbox")).json()["faults"]
-        return companies["totalResults"], companies["results"], authorization.json(), faults
+        links = (await self.http.get("/authorizations", params={"pageSize": 500})).json()
+        feed = (await self.http.get("/events", params={"pageSize": 1})).json()
+        return (
+            companies["totalResults"],
+            companies["results"],
+            authorization.json(),
+            faults,
+            links,
+            feed["lastSequence"],
+        )
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +130,8 @@ JSON_ENDPOINTS = [
     ("POST", "/sandbox/authorizations/{authorization}/complete", {"decision": "allow"}),
     ("POST", "/sandbox/seed", {"companies": 1}),
     ("PUT", "/sandbox/faults", {"latencyMs": 1}),
+    ("PATCH", "/companies/{company}", {"name": "Acme"}),
+    ("POST", "/sandbox/reset", {"confirm": "RESET"}),
 ]
 ENDPOINT_IDS = [f"{method} {path}" for method, path, _ in JSON_ENDPOINTS]
 
@@ -163,6 +178,17 @@ async def test_unreadable_bodies_are_refused_everywhere_and_change_nothing(
 
 
 INTEGRATIONS = "'QUICKBOOKS', 'QUICKBOOKS_DESKTOP', 'XERO' or 'SAGE'"
+EMAIL = "must be an email address: one @ with text on both sides"
+LIFETIMES = [
+    (4, "must be at least 5"),
+    (-1, "must be at least 5"),
+    (43_201, "must be at most 43200"),
+    (2**64, "must be at most 43200"),
+    (60.0, "must be an integer"),
+    ("60", "must be an integer"),
+    (None, "must be an integer"),
+    ({}, "must be an integer"),
+]
 # Bodies with wrong types, unknown fields or unknown keys: the fields named.
 WRONG_BODIES: dict[str, list[tuple[dict, dict[str, str]]]] = {
     "/companies": [
@@ -170,6 +196,40 @@ WRONG_BODIES: dict[str, list[tuple[dict, dict[str, str]]]] = {
         ({"name": {"first": "Acme"}}, {"name": "must be a string"}),
         ({"name": True}, {"name": "must be a string"}),
         ({"Name": "Acme"}, {"name": "is required", "Name": "is not a known field"}),
+        *(
+            ({"name": "Acme", "contactEmail": email}, {"contactEmail": message})
+            for email, message in (
+                ("nobody", EMAIL),
+                ("a@b@c", EMAIL),
+                ("@acme.example", EMAIL),
+                ("a@", EMAIL),
+                ("a b@c", "must not contain spaces"),
+                ("a@b\u3000c", "must not contain spaces"),
+                ("a\x00@b", "must not contain control characters"),
+                ("a\x7f@b", "must not contain control characters"),
+                ("a@b" + "c" * 252, "must be at most 254 characters (it is 255)"),
+                ("a@\udfff", "must be valid Unicode text (it has an unpaired UTF-16 surrogate)"),
+                (1, "must be a string"),
+                (False, "must be a string"),
+                ({}, "must be a string"),
+            )
+        ),
+        ({"name": "Acme", "contact_email": "a@b"}, {"contact_email": "is not a known field"}),
+    ],
+    "/companies/{company}": [
+        ({}, {"body": "must set at least one of name, description, contactEmail"}),
+        ({"name": None}, {"name": "must be a string"}),
+        ({"name": None, "description": None}, {"name": "must be a string"}),
+        ({"name": ""}, {"name": "must not be empty"}),
+        ({"name": "\u2003"}, {"name": "must not be empty"}),
+        ({"name": ["Acme"]}, {"name": "must be a string"}),
+        ({"description": False}, {"description": "must be a string"}),
+        ({"description": "x" * 501}, {"description": "must be at most 500 characters (it is 501)"}),
+        ({"contactEmail": ""}, {"contactEmail": EMAIL}),
+        ({"contactEmail": 5}, {"contactEmail": "must be a string"}),
+        ({"id": "x"}, {"id": "is not a known field"}),
+        ({"connectionState": "ERROR"}, {"connectionState": "is not a known field"}),
+        ({"authUrl": "http://127.0.0.1/"}, {"authUrl": "is not a known field"}),
     ],
     "/companies/{company}/connections": [
         *(
@@ -178,6 +238,22 @@ WRONG_BODIES: dict[str, list[tuple[dict, dict[str, str]]]] = {
         ),
         ({"integrationKey": "XERO", "status": "CONNECTED"}, {"status": "is not a known field"}),
         ({}, {"integrationKey": "is required"}),
+        *(
+            ({"integrationKey": "SAGE", "expiresInMinutes": minutes}, {"expiresInMinutes": message})
+            for minutes, message in LIFETIMES
+        ),
+        (
+            {"integrationKey": "SAGE", "expires_in_minutes": 60},
+            {"expires_in_minutes": "is not a known field"},
+        ),
+    ],
+    "/sandbox/reset": [
+        ({}, {"confirm": "is required"}),
+        ({"confirm": "reset"}, {"confirm": "must be 'RESET'"}),
+        ({"confirm": " RESET"}, {"confirm": "must be 'RESET'"}),
+        ({"confirm": None}, {"confirm": "must be 'RESET'"}),
+        ({"confirm": ["RESET"]}, {"confirm": "must be 'RESET'"}),
+        ({"confirm": "RESET", "keys": True}, {"keys": "is not a known field"}),
     ],
     "/companies/{company}/connections/{connection}": [
         ({"status": "CONNECTED"}, {"status": "must be 'DISCONNECTED'"}),
@@ -221,6 +297,20 @@ WRONG_BODIES: dict[str, list[tuple[dict, dict[str, str]]]] = {
             {"connectionsPerCompany": "must be at least 0"},
         ),
         ({"companies": 1, "names": ["a"]}, {"names": "is not a known field"}),
+        ({"companies": 1, "seed": "1"}, {"seed": "must be an integer"}),
+        ({"companies": 1, "states": {"NOPE": 0.5}}, {"states.NOPE": "is not a known field"}),
+        ({"companies": 1, "states": {"PENDING": 2}}, {"states.PENDING": "must be at most 1"}),
+        ({"companies": 1, "states": {"PENDING": -1}}, {"states.PENDING": "must be at least 0"}),
+        ({"companies": 1, "states": {"PENDING": True}}, {"states.PENDING": "must be a number"}),
+        (
+            {"companies": 1, "states": {"PENDING": 0.7, "ERROR": 0.7}},
+            {"states": "must add up to at most 1 (they add up to 1.4)"},
+        ),
+        ({"companies": 1, "states": [0.5]}, {"states": "must be a JSON object"}),
+        (
+            {"companies": 1, "connectionsPerCompany": 0, "states": {"CONNECTED": 0.1}},
+            {"states": "states ERROR, CONNECTED, DISCONNECTED need connectionsPerCompany >= 1"},
+        ),
     ],
 }
 
@@ -261,7 +351,15 @@ LIST_PARAMETERS: list[tuple[dict[str, Any], int, dict[str, str] | None]] = [
 ]
 
 
-@pytest.mark.parametrize("path", ["/companies", "/companies/{company}/connections"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/companies",
+        "/companies/{company}/connections",
+        "/authorizations",
+        "/companies/{company}/events",
+    ],
+)
 async def test_bad_and_extreme_page_parameters(world: World, path):
     for params, status, expected in LIST_PARAMETERS:
         counts.tried("bad requests: bodies, parameters, keys, links")
@@ -274,6 +372,90 @@ async def test_bad_and_extreme_page_parameters(world: World, path):
                 assert page["results"] == []
         else:
             assert fields(assert_error(response, status)) == expected, params
+
+
+STATES = "ERROR, CONNECTED, PENDING, DISCONNECTED, NOT_CONNECTED"
+# The portfolio revision's parameters: (path, parameters, the field named,
+# the start of its message).
+FILTER_PARAMETERS = [
+    *(
+        ("/companies", {"state": state}, "state", f"must be one or more of {STATES}")
+        for state in ("", "error", "ERROR,", ",", "ERROR;PENDING", "ERROR PENDING", "ÉRROR", "*")
+    ),
+    ("/companies", {"state": "ERROR,x" * 100}, "state", "must be one or more of"),
+    ("/companies", {"name": "n\x1b"}, "name", "must not contain control characters"),
+    ("/companies", {"name": "n" * 201}, "name", "must be at most 200 characters"),
+    ("/companies", {"orderBy": "state"}, "orderBy", "must be 'name', '-name'"),
+    ("/companies", {"orderBy": "-stateChangedAt "}, "orderBy", "must be 'name', '-name'"),
+    ("/companies/stats", {"query": "\x00"}, "query", "must not contain control characters"),
+    ("/companies/stats", {"query": "q" * 201}, "query", "must be at most 200 characters"),
+    ("/authorizations", {"status": "PENDING,,"}, "status", "must be one or more of PENDING"),
+    ("/authorizations", {"status": "Pending"}, "status", "must be one or more of PENDING"),
+    ("/authorizations", {"orderBy": "expiresat"}, "orderBy", "must be 'expiresAt' or"),
+    ("/authorizations", {"companyId": "c" * 201}, "companyId", "must be at most 200"),
+    *(
+        ("/events", {"after": after}, "after", message)
+        for after, message in (
+            (-1, "must be at least 0"),
+            (-(2**70), "must be at least 0"),
+            (2**63, "must be at most 9223372036854775807"),
+            ("9" * 400, "must be at most 9223372036854775807"),
+            ("", "must be an integer"),
+            ("1.5", "must be an integer"),
+            ("٣", "must be an integer"),  # an Arabic-Indic digit
+            ("0b1", "must be an integer"),
+            ("inf", "must be an integer"),
+            ("[1]", "must be an integer"),
+        )
+    ),
+    ("/events", {"pageSize": 0}, "pageSize", "must be at least 1"),
+    ("/events", {"pageSize": 501}, "pageSize", "must be at most 500"),
+    ("/events", {"type": "company.*"}, "type", "must be one or more of company.created"),
+    ("/events", {"type": "company.created,,"}, "type", "must be one or more of"),
+    ("/events", {"companyId": "c" * 201}, "companyId", "must be at most 200 characters"),
+    ("/companies/{company}/events", {"type": "x"}, "type", "must be one or more of"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field", "fragment"),
+    FILTER_PARAMETERS,
+    ids=[f"{path} {params}"[:60] for path, params, _, _ in FILTER_PARAMETERS],
+)
+async def test_bad_portfolio_parameters_name_the_parameter(
+    world: World, path, params, field, fragment
+):
+    counts.tried("bad requests: bodies, parameters, keys, links")
+    response = await world.http.get(world.url(path), params=params)
+    problems = fields(assert_error(response, 422))
+    assert list(problems) == [field], problems
+    assert problems[field].startswith(fragment), problems[field]
+
+
+async def test_the_authorize_call_s_optional_body(world: World):
+    """No body is fine (the default lifetime); a body, if sent, is read like
+    any other: unreadable, not an object, unknown fields or a bad lifetime
+    are refused, and nothing changes."""
+    company = await create_company(world.http, "Optional Ltd")
+    connection = await connect(world.http, company["id"], "XERO")
+    base = f"/companies/{company['id']}/connections/{connection['id']}"
+    await world.http.patch(base, json={"status": "DISCONNECTED"})
+    before = await world.fingerprint()
+    for raw, content_type, status, fragment in UNREADABLE_BODIES:
+        if not raw:
+            continue  # no body: the call is made (below)
+        response = await send(world, "POST", base + "/authorize", raw, content_type)
+        assert_error(response, status, fragment=fragment)
+    for minutes, message in LIFETIMES:
+        body = json.dumps({"expiresInMinutes": minutes}).encode()
+        response = await send(world, "POST", base + "/authorize", body, "application/json")
+        assert fields(assert_error(response, 422)) == {"expiresInMinutes": message}
+    unknown = json.dumps({"integrationKey": "XERO"}).encode()
+    response = await send(world, "POST", base + "/authorize", unknown, "application/json")
+    assert fields(assert_error(response, 422)) == {"integrationKey": "is not a known field"}
+    assert await world.fingerprint() == before
+    made = await send(world, "POST", base + "/authorize", b"", "application/json")
+    assert made.status_code == 201, made.text
 
 
 # ------------------------------------------------------------- huge bodies

@@ -29,14 +29,21 @@ from s2b_tui.api import (
     Authorization,
     BadRequestError,
     Company,
+    CompanyStats,
     ConflictError,
     Connection,
+    EventFeed,
+    EventFollower,
+    EventType,
+    FeedGoneError,
     GoneError,
     Integration,
     InvalidResponseError,
     NotFoundError,
+    NotOfferedError,
     Page,
     PermissionDeniedError,
+    PortfolioFeatures,
     RateLimitError,
     RequestEvent,
     RetryPolicy,
@@ -46,6 +53,7 @@ from s2b_tui.api import (
     Sync2BooksError,
     UnprocessableEntityError,
 )
+from s2b_tui.api.features import NOT_OFFERED_STATUSES
 from s2b_tui.api.wire import MAX_ERROR_MESSAGE, RETRYABLE_STATUSES
 from tests.fuzz import counts
 
@@ -77,6 +85,48 @@ CALLS: dict[str, tuple[Callable[[Sync2BooksClient], Any], Any]] = {
 }
 
 
+# The portfolio revision's calls. A 400, 404, 405, 422 or 501 that the feature
+# probe (answered alike) confirms means "not offered".
+PORTFOLIO_CALLS: dict[str, tuple[Callable[[Sync2BooksClient], Any], Any]] = {
+    "create_company(contact email)": (
+        lambda c: c.create_company("Acme", contact_email="ap@acme.example"),
+        Company,
+    ),
+    "list_companies(states)": (
+        lambda c: c.list_companies(states=["ERROR", "PENDING"], name="Acme"),
+        Page,
+    ),
+    "update_company": (
+        lambda c: c.update_company(ID, name="Acme", contact_email=None),
+        Company,
+    ),
+    "rotate_company_link": (lambda c: c.rotate_company_link(ID), Company),
+    "company_stats": (lambda c: c.company_stats("acme"), CompanyStats),
+    "create_connection(lifetime)": (
+        lambda c: c.create_connection(ID, "XERO", expires_in_minutes=60),
+        Authorization,
+    ),
+    "reauthorize_connection(lifetime)": (
+        lambda c: c.reauthorize_connection(ID, ID, expires_in_minutes=60),
+        Authorization,
+    ),
+    "list_authorizations": (lambda c: c.list_authorizations(statuses=["PENDING"]), Page),
+    "iter_authorizations": (lambda c: _first(c.iter_authorizations(page_size=2)), list),
+    "cancel_authorization": (lambda c: c.cancel_authorization(ID, ID), type(None)),
+    "list_events": (lambda c: c.list_events(after=7, types=["company.created"]), EventFeed),
+    "latest_event_sequence": (lambda c: c.latest_event_sequence(), int),
+    "company_events": (lambda c: c.company_events(ID), Page),
+    "iter_company_events": (lambda c: _first(c.iter_company_events(ID, page_size=2)), list),
+    "follow_events": (lambda c: _follow(c), list),
+    "portfolio_features": (lambda c: c.portfolio_features(), PortfolioFeatures),
+    "sandbox.faults": (lambda c: c.sandbox.faults(), dict),
+    "sandbox.expire_authorization": (lambda c: c.sandbox.expire_authorization(ID), Authorization),
+    "sandbox.reset": (lambda c: c.sandbox.reset(), type(None)),
+    "sandbox.seed(states)": (lambda c: c.sandbox.seed(5, seed=1, states={"ERROR": 0.5}), int),
+}
+CALLS.update(PORTFOLIO_CALLS)
+
+
 async def _first(iterator, limit: int = 5) -> list:
     """At most `limit` items: a hostile server may promise pages forever."""
     items = []
@@ -84,6 +134,32 @@ async def _first(iterator, limit: int = 5) -> list:
         items.append(item)
         if len(items) >= limit:
             break
+    return items
+
+
+class _Enough(Exception):
+    """Ends following the feed in a test (a hostile server may never settle)."""
+
+
+async def _follow(client: Sync2BooksClient, limit: int = 5, waits: int = 2) -> list:
+    """What following the feed hands out before `waits` pauses (or `limit` items)."""
+    waited = 0
+
+    async def sleep(seconds: float) -> None:
+        nonlocal waited
+        waited += 1
+        if waited > waits:
+            raise _Enough
+
+    follower = EventFollower(client.list_events, interval=0, max_backoff=0, sleep=sleep)
+    items: list = []
+    try:
+        async for item in follower:
+            items.append(item)
+            if len(items) >= limit:
+                break
+    except _Enough:
+        pass
     return items
 
 
@@ -174,7 +250,14 @@ ids = st.uuids().map(str) | st.text(min_size=1, max_size=40)
 plain_text = st.text(max_size=120)  # no surrogates: st.text() leaves them out
 integration_keys = st.sampled_from(["QUICKBOOKS", "QUICKBOOKS_DESKTOP", "XERO", "SAGE"]) | texts
 connection_statuses = st.sampled_from(["CONNECTED", "DISCONNECTED", "ERROR"]) | texts
-authorization_statuses = st.sampled_from(["PENDING", "COMPLETED", "DECLINED", "EXPIRED"]) | texts
+authorization_statuses = (
+    st.sampled_from(["PENDING", "COMPLETED", "DECLINED", "EXPIRED", "CANCELLED"]) | texts
+)
+company_states = (
+    st.sampled_from(["ERROR", "CONNECTED", "PENDING", "DISCONNECTED", "NOT_CONNECTED"]) | texts
+)
+event_types = st.sampled_from([t.value for t in EventType]) | texts
+actors = st.sampled_from(["API", "CUSTOMER", "PLATFORM"]) | texts
 extras = st.dictionaries(st.text(min_size=1, max_size=10), json_values, max_size=3)
 
 
@@ -211,6 +294,9 @@ companies = with_extras(
             "description": st.none() | plain_text,
             "authUrl": st.none() | plain_text,
             "connections": st.lists(connections, max_size=3),
+            "contactEmail": st.none() | plain_text,
+            "connectionState": st.none() | company_states,
+            "stateChangedAt": st.none() | timestamps,
         },
     )
 )
@@ -227,7 +313,41 @@ authorizations = with_extras(
             "platformName": plain_text,
             "expiresAt": st.none() | timestamps,
             "connectionId": st.none() | ids,
+            "companyName": st.none() | plain_text,
+            "createdAt": st.none() | timestamps,
         },
+    )
+)
+sequences_ = st.integers(0, 2**53)
+events = with_extras(
+    st.fixed_dictionaries(
+        {"id": ids, "sequence": sequences_, "type": event_types, "occurredAt": timestamps},
+        optional={
+            "actor": st.none() | actors,
+            "companyId": st.none() | ids,
+            "companyName": st.none() | plain_text,
+            "connectionId": st.none() | ids,
+            "authorizationId": st.none() | ids,
+            "integrationKey": st.none() | integration_keys,
+            "fromStatus": st.none() | connection_statuses | authorization_statuses,
+            "toStatus": st.none() | connection_statuses | authorization_statuses,
+            "detail": st.none() | plain_text,
+        },
+    )
+)
+event_feeds = with_extras(
+    st.fixed_dictionaries(
+        {"results": st.lists(events, max_size=4), "lastSequence": sequences_},
+        optional={"hasMore": st.booleans()},
+    )
+)
+stats = with_extras(
+    st.fixed_dictionaries(
+        {
+            "totalResults": st.integers(0, 10**9),
+            "byState": st.dictionaries(company_states, st.integers(0, 10**9), max_size=6),
+        },
+        optional={"totalIsLowerBound": st.booleans()},
     )
 )
 
@@ -240,6 +360,7 @@ def pages(items: st.SearchStrategy[dict]) -> st.SearchStrategy[dict]:
                 "pageNumber": st.integers(1, 10**6),
                 "pageSize": st.integers(1, 500),
                 "totalResults": st.integers(0, 10**9),
+                "totalIsLowerBound": st.booleans(),
             },
         )
     )
@@ -281,6 +402,23 @@ VALID: dict[str, st.SearchStrategy] = {
     "sandbox.complete": authorizations,
     "sandbox.seed": with_extras(st.fixed_dictionaries({"created": st.integers(0, 10**6)})),
     "sandbox.set_faults": st.dictionaries(st.text(max_size=10), json_values, max_size=4),
+    "create_company(contact email)": companies,
+    "list_companies(states)": pages(companies),
+    "update_company": companies,
+    "rotate_company_link": companies,
+    "company_stats": stats,
+    "create_connection(lifetime)": authorizations,
+    "reauthorize_connection(lifetime)": authorizations,
+    "list_authorizations": pages(authorizations),
+    "list_events": event_feeds,
+    "latest_event_sequence": event_feeds,
+    "company_events": pages(events),
+    "follow_events": event_feeds,
+    "portfolio_features": json_values,
+    "sandbox.faults": st.dictionaries(st.text(max_size=10), json_values, max_size=4),
+    "sandbox.expire_authorization": authorizations,
+    "sandbox.reset": json_values,
+    "sandbox.seed(states)": with_extras(st.fixed_dictionaries({"created": st.integers(0, 10**6)})),
 }
 PARSED = [name for name in CALLS if name in VALID]
 
@@ -415,10 +553,43 @@ def assert_matches(name: str, outcome: Any, body: dict) -> None:
             (i["key"], i["name"]) for i in body["results"]
         ]
         assert all(isinstance(i, Integration) for i in outcome)
-    elif name in ("list_companies", "list_connections"):
+    elif name in PAGED:
         assert [item.id for item in outcome.results] == [item["id"] for item in body["results"]]
         assert outcome.total_results == body.get("totalResults", 0)
         assert outcome.page_size == body.get("pageSize", 50)
+        assert outcome.total_is_lower_bound is body.get("totalIsLowerBound", False)
+        if name == "company_events":
+            for event, sent in zip(outcome.results, body["results"], strict=True):
+                assert_event(event, sent)
+    elif name == "company_stats":
+        assert outcome.total_results == body["totalResults"]
+        assert outcome.by_state == body["byState"]
+        assert outcome.total_is_lower_bound is body.get("totalIsLowerBound", False)
+    elif name == "list_events":
+        assert outcome.last_sequence == body["lastSequence"]
+        assert outcome.has_more is body.get("hasMore", False)
+        for event, sent in zip(outcome.results, body["results"], strict=True):
+            assert_event(event, sent)
+    elif name == "latest_event_sequence":
+        assert outcome == body["lastSequence"]
+    elif name == "follow_events":
+        # The same feed answers every read: from its lastSequence on, each
+        # event of a known type once, in order; nothing when none is newer.
+        expected, cursor = [], body["lastSequence"]
+        for sent in sorted(body["results"], key=lambda e: e["sequence"]):
+            if sent["sequence"] > cursor:
+                cursor = sent["sequence"]
+                if sent["type"] in {t.value for t in EventType}:
+                    expected.append(sent["id"])
+        assert [e.id for e in outcome] == expected[:5]
+    elif name == "portfolio_features":
+        assert outcome == PortfolioFeatures(True, True, True, True, True)
+    elif name in ("sandbox.faults",):
+        assert outcome == body
+    elif name in ("sandbox.seed(states)",):
+        assert outcome == body["created"]
+    elif name == "sandbox.reset":
+        assert outcome is None
     elif name == "sandbox.info":
         assert (outcome is None) is (not body["sandbox"])
     elif name == "sandbox.seed":
@@ -427,16 +598,44 @@ def assert_matches(name: str, outcome: Any, body: dict) -> None:
         assert outcome == body
     else:
         wire = outcome.to_wire()
-        for field in ("id", "name", "companyId", "integrationKey", "status", "authUrl"):
+        for field in (
+            "id",
+            "name",
+            "companyId",
+            "integrationKey",
+            "status",
+            "authUrl",
+            "contactEmail",
+            "connectionState",
+            "companyName",
+        ):
             # Only fields the model has: extra ones in a reply are ignored by design.
             if field in body and field in wire:
                 assert wire[field] == body[field], (field, wire[field], body[field])
-        for field in ("createdAt", "updatedAt", "expiresAt", "lastSyncAt"):
+        for field in ("createdAt", "updatedAt", "expiresAt", "lastSyncAt", "stateChangedAt"):
             if body.get(field) is not None:
                 parsed = datetime.fromisoformat(body[field].replace("Z", "+00:00"))
                 assert getattr(outcome, _snake(field)) == parsed
         if "connections" in body:
             assert [c.id for c in outcome.connections] == [c["id"] for c in body["connections"]]
+
+
+PAGED: tuple[str, ...] = (
+    "list_companies",
+    "list_connections",
+    "list_companies(states)",
+    "list_authorizations",
+)
+PAGED += ("company_events",)
+
+
+def assert_event(event: Any, body: dict) -> None:
+    wire = event.to_wire()
+    for field in ("id", "sequence", "type", "actor", "companyId", "integrationKey", "detail"):
+        if field in body:
+            assert wire[field] == body[field], (field, wire[field], body[field])
+    parsed = datetime.fromisoformat(body["occurredAt"].replace("Z", "+00:00"))
+    assert event.occurred_at == parsed
 
 
 def _snake(name: str) -> str:
@@ -513,6 +712,24 @@ def test_error_replies_map_to_typed_errors_with_the_server_message(
     if name == "sandbox.info" and status == 404:
         assert outcome is None  # not a sandbox
         return
+    if name == "portfolio_features":
+        if status in NOT_OFFERED_STATUSES:
+            assert outcome == PortfolioFeatures(False, False, False, False, False)
+            return
+        events = events[:1]  # every probe fails alike; the first one's error is raised
+    if name in PORTFOLIO_CALLS and status in NOT_OFFERED_STATUSES:
+        # The probe of the feature is answered alike: not offered.
+        assert isinstance(outcome, NotOfferedError), (status, outcome)
+        return
+    if name in ("follow_events", "latest_event_sequence") and status == 410:
+        assert type(outcome) is FeedGoneError, outcome
+        return
+    if name == "follow_events" and (status >= 500 or status == 429):
+        assert outcome == []  # waited out, and waited out again
+        return
+    if name == "list_events" and status == 410:
+        assert type(outcome) is FeedGoneError
+        return
     assert type(outcome) is expected_class(status), (status, outcome)
     assert outcome.status_code == status
 
@@ -567,6 +784,8 @@ def test_a_server_echoing_the_key_never_gets_it_shown(name, status, message, fie
         name, reply_of(status, json.dumps(body).encode(), {"X-Correlation-Id": header_id})
     )
     assert_only_typed_errors(name, outcome, events)
+    if isinstance(outcome, NotOfferedError):
+        return  # the client's own sentence, holding nothing the server sent
     if isinstance(outcome, Sync2BooksError) and status >= 400:
         assert "sk_test_…" in outcome.message  # masked, not dropped
 

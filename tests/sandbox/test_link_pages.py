@@ -40,10 +40,19 @@ async def start(http: httpx.AsyncClient, company_id: str, key: str = "XERO") -> 
 
 
 async def test_company_page_names_the_company_and_lists_integrations(sandbox_http, browser):
-    company = await create_company(sandbox_http, "Hartley & Sons Plumbing", description="Pilot")
+    company = await create_company(
+        sandbox_http,
+        "Hartley & Sons Plumbing",
+        description="Pilot: churn risk",
+        contactEmail="owner@hartley.example",
+    )
     text = assert_page(await browser.get(company["authUrl"]), 200)
     assert "Connect Hartley &amp; Sons Plumbing to Sync2Books" in text
-    assert "Pilot" in text
+    # The name and nothing else of the company: its description and contact
+    # email are the account manager's, and no id shows either.
+    for private in ("Pilot", "churn risk", "owner@hartley", "hartley.example", company["id"]):
+        assert private not in text, private
+    assert company["id"].split("-")[0] not in text
     for platform in ("QuickBooks Online", "QuickBooks Desktop", "Xero", "Sage"):
         assert f"<strong>{platform}</strong>" in text
     forms = re.findall(r'<form method="post">.*?</form>', text)
@@ -87,7 +96,7 @@ async def test_every_value_is_escaped(sandbox_http, browser, name):
     for text in pages:
         assert name not in text or name == escaped
         assert escaped in text
-    assert "&lt;b&gt;bold&lt;/b&gt; &amp; &#x27;quoted&#x27;" in pages[0]
+    assert "bold" not in "".join(pages)  # the description is never shown
     assert "<img" not in "".join(pages)
 
 
@@ -136,7 +145,7 @@ async def test_expired_link_is_gone_and_changes_nothing(tmp_path, browser):
         async with api_http(sandbox) as http:
             company = await create_company(http)
             auth = await start(http, company["id"])
-            clock.advance(hours=1)
+            clock.advance(days=7)
             for response in (
                 await browser.get(auth["authUrl"]),
                 await browser.post(auth["authUrl"], data={"decision": "allow"}),
@@ -175,33 +184,85 @@ async def test_company_link_redirects_to_a_consent_page(sandbox_http, browser):
     ]
 
 
-async def test_company_link_with_a_decision_completes_at_once(sandbox_http):
+@pytest.mark.parametrize("decision", ["allow", "deny", "", "maybe"])
+async def test_a_decision_posted_to_a_company_link_is_refused_and_changes_nothing(
+    sandbox_http, decision
+):
+    """One cross-site form must never connect an integration: a company link
+    only starts an authorization, and the decision is the consent page's."""
     company = await create_company(sandbox_http)
-    done = await click(company["authUrl"], integrationKey="XERO", decision="allow")
-    assert "is now connected to Xero" in assert_page(done, 200)
-    denied = await click(company["authUrl"], integrationKey="SAGE", decision="deny")
-    assert "Declined" in assert_page(denied, 200)
+    before = (await sandbox_http.get("/events", params={"pageSize": 1})).json()["lastSequence"]
+    refused = await click(company["authUrl"], integrationKey="XERO", decision=decision)
+    assert "does not take a decision" in assert_page(refused, 400)
+    assert "Location" not in refused.headers
     connections = (await sandbox_http.get(f"/companies/{company['id']}/connections")).json()
-    assert [c["integrationKey"] for c in connections["results"]] == ["XERO"]
+    assert connections["totalResults"] == 0
+    links = await sandbox_http.get("/authorizations", params={"companyId": company["id"]})
+    assert links.json()["totalResults"] == 0
+    after = await sandbox_http.get("/events", params={"after": before})
+    assert after.json()["results"] == []
 
 
 async def test_company_link_for_a_connected_integration_says_so(sandbox_http):
     company = await create_company(sandbox_http)
     await connect(sandbox_http, company["id"], "XERO")
-    again = await click(company["authUrl"], integrationKey="XERO", decision="allow")
+    again = await click(company["authUrl"], integrationKey="XERO")
     assert "already connected to Xero" in assert_page(again, 409)
     connections = (await sandbox_http.get(f"/companies/{company['id']}/connections")).json()
     assert connections["totalResults"] == 1
 
 
-async def test_company_link_reconnects_an_error_connection(sandbox: EmbeddedSandbox, sandbox_http):
+async def test_company_link_reconnects_an_error_connection(
+    sandbox: EmbeddedSandbox, sandbox_http, browser
+):
     company = await create_company(sandbox_http)
     broken = await connect(sandbox_http, company["id"], "SAGE")
     sandbox.store.simulate(company["id"], broken["id"], "ERROR")
-    fixed = await click(company["authUrl"], integrationKey="SAGE", decision="allow")
+    picked = await browser.post(company["authUrl"], data={"integrationKey": "SAGE"})
+    assert picked.status_code == 303
+    fixed = await browser.post(picked.headers["location"], data={"decision": "allow"})
     assert_page(fixed, 200)
     connection = await sandbox_http.get(f"/companies/{company['id']}/connections/{broken['id']}")
     assert (connection.json()["status"], connection.json()["error"]) == ("CONNECTED", None)
+
+
+async def test_a_rotated_company_link_is_gone_and_the_new_one_opens(sandbox_http, browser):
+    company = await create_company(sandbox_http, "Acme Ltd")
+    rotated = await sandbox_http.post(f"/companies/{company['id']}/link")
+    assert rotated.status_code == 200
+    new_url = rotated.json()["authUrl"]
+    assert new_url != company["authUrl"]
+    for response in (
+        await browser.get(company["authUrl"]),
+        await browser.post(company["authUrl"], data={"integrationKey": "XERO"}),
+    ):
+        assert "replaced by a newer one" in assert_page(response, 410)
+    connections = (await sandbox_http.get(f"/companies/{company['id']}/connections")).json()
+    assert connections["totalResults"] == 0
+    links = await sandbox_http.get("/authorizations", params={"companyId": company["id"]})
+    assert links.json()["totalResults"] == 0
+    assert "Connect Acme Ltd to Sync2Books" in assert_page(await browser.get(new_url), 200)
+
+
+@pytest.mark.parametrize("cancel", ["replaced", "deleted"])
+async def test_a_cancelled_authorization_link_is_gone_and_says_why(sandbox_http, browser, cancel):
+    company = await create_company(sandbox_http, "Acme Ltd")
+    old = await start(sandbox_http, company["id"], "XERO")
+    if cancel == "replaced":  # a new link for the same integration cancels the older one
+        newer = await start(sandbox_http, company["id"], "XERO")
+        assert newer["status"] == "PENDING"
+    else:
+        reply = await sandbox_http.delete(f"/companies/{company['id']}/authorizations/{old['id']}")
+        assert reply.status_code == 204
+    for response in (
+        await browser.get(old["authUrl"]),
+        await browser.post(old["authUrl"], data={"decision": "allow"}),
+    ):
+        assert "This link was cancelled, or replaced by a newer one." in assert_page(response, 410)
+    status = await sandbox_http.get(f"/companies/{company['id']}/authorizations/{old['id']}")
+    assert (status.json()["status"], status.json()["connectionId"]) == ("CANCELLED", None)
+    connections = (await sandbox_http.get(f"/companies/{company['id']}/connections")).json()
+    assert connections["totalResults"] == 0
 
 
 @pytest.mark.parametrize(

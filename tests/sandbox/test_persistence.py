@@ -160,7 +160,7 @@ def test_serve_arguments():
         "127.0.0.1",
         8787,
         None,
-        3600,
+        7 * 86400,
     )
     args = parse("serve", "--port", "0", "--data-dir", "/tmp/x", "--link-ttl", "90")
     assert (args.port, args.data_dir, args.link_ttl) == (0, Path("/tmp/x"), 90)

@@ -369,9 +369,10 @@ async def test_authorization_expires(tmp_path):
                     f"/companies/{company['id']}/connections", json={"integrationKey": "XERO"}
                 )
             ).json()
-            assert datetime.fromisoformat(created["expiresAt"]) == clock.now.replace(hour=11)
+            # API.md: 7 days unless the request says otherwise.
+            assert datetime.fromisoformat(created["expiresAt"]) == clock.now + timedelta(days=7)
             url = f"/companies/{company['id']}/authorizations/{created['id']}"
-            clock.advance(minutes=59, seconds=59)
+            clock.advance(days=6, hours=23, minutes=59, seconds=59)
             assert (await http.get(url)).json()["status"] == "PENDING"
             clock.advance(seconds=1)
             assert (await http.get(url)).json()["status"] == "EXPIRED"
@@ -404,7 +405,7 @@ async def test_sandbox_info(sandbox_http):
     info = (await sandbox_http.get("/sandbox")).json()
     assert info["sandbox"] is True
     assert info["version"]
-    assert info["linkTtlSeconds"] == 3600
+    assert info["linkTtlSeconds"] == 7 * 86400
     assert info["faults"]["errorRate"] == 0
 
 
@@ -482,15 +483,15 @@ async def test_complete_allow_deny_and_used(sandbox_http):
     assert fields(assert_error(bad, 422)) == {"decision": "must be 'allow' or 'deny'"}
 
 
-async def test_two_pending_authorizations_only_one_can_connect(sandbox_http):
+async def test_a_new_link_cancels_the_older_pending_one(sandbox_http):
     company = await create_company(sandbox_http)
     base = f"/companies/{company['id']}/connections"
     first = (await sandbox_http.post(base, json={"integrationKey": "XERO"})).json()
     second = (await sandbox_http.post(base, json={"integrationKey": "XERO"})).json()
-    assert (await click(first["authUrl"], decision="allow")).status_code == 200
-    assert (await click(second["authUrl"], decision="allow")).status_code == 409
-    status = await sandbox_http.get(f"/companies/{company['id']}/authorizations/{second['id']}")
-    assert status.json()["status"] == "PENDING"  # nothing changed
+    older = await sandbox_http.get(f"/companies/{company['id']}/authorizations/{first['id']}")
+    assert older.json()["status"] == "CANCELLED"
+    assert (await click(first["authUrl"], decision="allow")).status_code == 410
+    assert (await click(second["authUrl"], decision="allow")).status_code == 200
     assert (await sandbox_http.get(base)).json()["totalResults"] == 1
 
 
@@ -636,7 +637,13 @@ async def test_description_may_have_line_breaks(sandbox_http):
         ({"page": "1.5"}, {"page": "must be an integer"}),
         ({"pageSize": 0}, {"pageSize": "must be at least 1"}),
         ({"pageSize": 501}, {"pageSize": "must be at most 500"}),
-        ({"orderBy": "bogus"}, {"orderBy": "must be 'name', '-name', 'createdAt' or '-createdAt'"}),
+        (
+            {"orderBy": "bogus"},
+            {
+                "orderBy": "must be 'name', '-name', 'createdAt', '-createdAt', "
+                "'stateChangedAt' or '-stateChangedAt'"
+            },
+        ),
         ({"query": "a\x00b"}, {"query": "must not contain control characters"}),
         ({"query": "q" * 201}, {"query": "must be at most 200 characters"}),
     ],
@@ -788,7 +795,7 @@ async def test_a_crash_is_a_json_500_and_is_logged(sandbox: EmbeddedSandbox, san
     def broken(**_):
         raise RuntimeError("disk on fire")
 
-    sandbox.store.list_companies = broken  # type: ignore[method-assign]
+    sandbox.store.company_page = broken  # type: ignore[method-assign]
     response = await sandbox_http.get("/companies")
     body = assert_error(response, 500, fragment="internal error")
     assert "disk on fire" not in response.text
@@ -799,7 +806,7 @@ async def test_a_crash_is_a_json_500_and_is_logged(sandbox: EmbeddedSandbox, san
 
 
 async def test_a_locked_database_is_a_retryable_503(tmp_path, monkeypatch):
-    monkeypatch.setattr("s2b_tui.sandbox.store._BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr("s2b_tui.sandbox.store.base._BUSY_TIMEOUT_MS", 100)
     with EmbeddedSandbox(tmp_path) as sandbox:
         async with api_http(sandbox) as http:
             holder = sqlite3.connect(sandbox.store.db_path, isolation_level=None)

@@ -123,7 +123,7 @@ def test_injected_ids_tokens_and_clock_are_used(tmp_path: Path, clock: FakeClock
     assert (auth.id, auth.token, auth.expires_at) == (
         "00000000-0000-4000-8000-000000000002",
         "token-2",
-        clock.now + timedelta(hours=1),
+        clock.now + timedelta(days=7),
     )
     store.close()
 
@@ -167,7 +167,7 @@ def test_store_refusals(store: SandboxStore, clock: FakeClock):
     with pytest.raises(Gone, match="already been used"):
         store.complete_authorization(auth.id, allow=True)
     late = store.start_authorization(company.id, "SAGE")
-    clock.advance(hours=2)
+    clock.advance(days=8)
     with pytest.raises(Gone, match="expired"):
         store.complete_authorization(late.id, allow=True)
     with pytest.raises(ValueError):
@@ -302,7 +302,7 @@ def test_seed_checks_its_arguments(store: SandboxStore):
 
 
 def test_seed_in_chunks_keeps_everything(store: SandboxStore, monkeypatch):
-    monkeypatch.setattr("s2b_tui.sandbox.store.SEED_CHUNK", 70)
+    monkeypatch.setattr("s2b_tui.sandbox.store.seeding.SEED_CHUNK", 70)
     store.seed(250, connections_per_company=1, seed=3)
     records, total = store.list_companies(page_size=500)
     assert total == 250

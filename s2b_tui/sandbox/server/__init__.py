@@ -4,7 +4,9 @@ Requests pass a stack of plain ASGI middleware (`middleware/`: correlation
 ids and crash replies, the body limit, the API key, injected faults,
 idempotency), then reach one route per API operation. `OPERATIONS`
 (`operations.py`) is the one table of operations: it makes the routes and
-/openapi.json (`openapi.py`). Modules:
+/openapi.json (`openapi.py`). It is of API.md's portfolio revision; an app
+made with `create_app(store, portfolio=False)` serves the first revision
+only, as a server of that revision answered. Modules:
 
 - `app`: `create_app` and `SandboxApp`, the Starlette app;
 - `urls`: the /v1 and /v1/sandbox prefixes;
@@ -12,8 +14,8 @@ idempotency), then reach one route per API operation. `OPERATIONS`
 - `middleware/`: one module per middleware, in the order they run;
 - `bodies`, `queries`: the JSON bodies and query parameters operations read;
 - `handlers/`: the operations' coroutines, one module per resource;
-- `converters`: store records as API models; `context`: a request's store,
-  faults and origin;
+- `converters`: store records as reply fields; `replies`: the reply models
+  that validate them; `context`: a request's store, faults and origin;
 - `operations`: the `Operation` table; `openapi`: the document made from it.
 
 The Link pages a customer opens are `s2b_tui.sandbox.link_pages`.

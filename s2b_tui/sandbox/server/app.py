@@ -1,5 +1,5 @@
-"""The sandbox API as a Starlette app: `create_app` puts the routes of
-`OPERATIONS` and the Link pages behind the middleware stack."""
+"""The sandbox API as a Starlette app: `create_app` puts the routes of the
+operations it serves and the Link pages behind the middleware stack."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from s2b_tui.sandbox.server.middleware.correlation import CorrelationMiddleware
 from s2b_tui.sandbox.server.middleware.faults import FaultMiddleware, FaultState
 from s2b_tui.sandbox.server.middleware.idempotency import IdempotencyMiddleware
 from s2b_tui.sandbox.server.openapi import openapi_document
-from s2b_tui.sandbox.server.operations import OPERATIONS
+from s2b_tui.sandbox.server.operations import Operation, operations
 from s2b_tui.sandbox.server.urls import API_PREFIX
 from s2b_tui.sandbox.store import SandboxStore
 
@@ -31,13 +31,18 @@ class SandboxApp(Starlette):
     title = "Sync2Books API (sandbox)"
     description = "The Sync2Books API v1 as the local sandbox implements it."
     version = __version__
+    #: What this app serves: the portfolio revision's operations, or the first's.
+    operations: tuple[Operation, ...] = ()
     _openapi: dict[str, Any] | None = None
 
     def openapi(self) -> dict[str, Any]:
         """Made on first use (~10 ms), never while the server starts."""
         if self._openapi is None:
             self._openapi = openapi_document(
-                title=self.title, version=self.version, description=self.description
+                self.operations,
+                title=self.title,
+                version=self.version,
+                description=self.description,
             )
         return self._openapi
 
@@ -54,17 +59,25 @@ def _route(method: str, path: str, endpoint: Callable[[Request], Awaitable[Respo
     return route
 
 
-def create_app(store: SandboxStore, *, version: str = __version__) -> SandboxApp:
-    """The sandbox API over `store`. Faults live in this app object only."""
+def create_app(
+    store: SandboxStore, *, version: str = __version__, portfolio: bool = True
+) -> SandboxApp:
+    """The sandbox API over `store`. Faults live in this app object only.
+
+    `portfolio=False` serves API.md's first revision only, as a server of
+    that revision would answer (for clients that must still work with one):
+    no [P] operations, parameters, body fields or reply fields."""
+    served = operations(portfolio=portfolio)
     app = SandboxApp(
         routes=[
             Route("/openapi.json", _openapi_json),  # GET and HEAD
-            *(_route(op.method, API_PREFIX + op.path, op.endpoint) for op in OPERATIONS),
+            *(_route(op.method, API_PREFIX + op.path, op.endpoint) for op in served),
             *(_route(method, path, page) for method, path, page in link_pages.PAGES),
         ],
         exception_handlers=dict.fromkeys(HANDLED_EXCEPTIONS, handle_exception),
     )
     app.version = version
+    app.operations = served
     app.state.store = store
     app.state.faults = FaultState()
     # add_middleware wraps: the last added is the outermost.

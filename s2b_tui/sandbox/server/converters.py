@@ -1,24 +1,23 @@
-"""Store records as API models: what a handler returns.
+"""Store records as reply fields: what a handler returns.
 
-A reply is built as plain fields and validated once, as a whole: a pydantic
-model per company and per connection costs twice as much. So a list is made
-of `..._fields` dicts and validated by `page_model`; a single record goes
-through its `..._model`.
+A reply is built as plain fields and validated once, as a whole, by its
+operation's reply model (`replies`): a pydantic model per company and per
+connection costs twice as much. Fields are those of the portfolio revision;
+a first-revision reply model ignores the ones it does not have.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
-from s2b_tui.api.models import (
-    INTEGRATION_NAMES,
-    Authorization,
-    Company,
-    Connection,
-    ConnectionStatus,
-    Page,
+from s2b_tui.api.models import INTEGRATION_NAMES, ConnectionStatus
+from s2b_tui.sandbox.records import (
+    AuthorizationRecord,
+    CompanyPage,
+    CompanyRecord,
+    ConnectionRecord,
+    EventRecord,
 )
-from s2b_tui.sandbox.records import AuthorizationRecord, CompanyRecord, ConnectionRecord
 from s2b_tui.sandbox.server.queries import PageQuery
 
 
@@ -27,7 +26,6 @@ def link(origin: str, token: str) -> str:
 
 
 def connection_fields(record: ConnectionRecord) -> dict[str, Any]:
-    """A `Connection`'s fields, for validation."""
     error = None
     if record.status == ConnectionStatus.ERROR and record.error_code:
         error = {
@@ -49,7 +47,7 @@ def connection_fields(record: ConnectionRecord) -> dict[str, Any]:
 
 
 def company_fields(record: CompanyRecord, origin: str) -> dict[str, Any]:
-    """A `Company`'s fields, with its connections, for validation."""
+    """A company with its connections."""
     return {
         "id": record.id,
         "name": record.name,
@@ -57,40 +55,42 @@ def company_fields(record: CompanyRecord, origin: str) -> dict[str, Any]:
         "created_at": record.created_at,
         "auth_url": link(origin, record.link_token),
         "connections": [connection_fields(c) for c in record.connections],
+        "contact_email": record.contact_email,
+        "connection_state": record.state,
+        "state_changed_at": record.state_changed_at or record.created_at,
     }
 
 
-def connection_model(record: ConnectionRecord) -> Connection:
-    return Connection.model_validate(connection_fields(record))
+def authorization_fields(record: AuthorizationRecord, origin: str) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "company_id": record.company_id,
+        "integration_key": record.integration_key,
+        "platform_name": INTEGRATION_NAMES.get(record.integration_key, record.integration_key),
+        "auth_url": link(origin, record.token),
+        "status": record.status,
+        "expires_at": record.expires_at,
+        "connection_id": record.connection_id,
+        "company_name": record.company_name,
+        "created_at": record.created_at,
+    }
 
 
-def company_model(record: CompanyRecord, origin: str) -> Company:
-    return Company.model_validate(company_fields(record, origin))
+def event_fields(record: EventRecord) -> dict[str, Any]:
+    return record._asdict()
 
 
-def authorization_model(record: AuthorizationRecord, origin: str) -> Authorization:
-    return Authorization(
-        id=record.id,
-        company_id=record.company_id,
-        integration_key=record.integration_key,
-        platform_name=INTEGRATION_NAMES.get(record.integration_key, record.integration_key),
-        auth_url=link(origin, record.token),
-        status=record.status,
-        expires_at=record.expires_at,
-        connection_id=record.connection_id,
-    )
+def page_fields(results: list[dict[str, Any]], query: PageQuery, total: int) -> dict[str, Any]:
+    """The page envelope around `results`."""
+    return {
+        "results": results,
+        "page_number": query.page,
+        "page_size": query.page_size,
+        "total_results": total,
+    }
 
 
-_PageT = TypeVar("_PageT", bound=Page)
-
-
-def page_model(page: type[_PageT], results: list[dict], query: PageQuery, total: int) -> _PageT:
-    """A `Page[...]` of `results` (plain fields), validated as a whole."""
-    return page.model_validate(
-        {
-            "results": results,
-            "page_number": query.page,
-            "page_size": query.page_size,
-            "total_results": total,
-        }
-    )
+def company_page_fields(page: CompanyPage, query: PageQuery, origin: str) -> dict[str, Any]:
+    fields = page_fields([company_fields(r, origin) for r in page.records], query, page.total)
+    fields["total_is_lower_bound"] = page.total_is_lower_bound
+    return fields

@@ -102,6 +102,11 @@ def _field_name(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in rest) or str(where)
 
 
+def _number(bound: int | float) -> str:
+    """A bound as a person writes it: 1, not 1.0."""
+    return str(int(bound)) if isinstance(bound, float) and bound.is_integer() else str(bound)
+
+
 def _field_message(error: ErrorDetails) -> str:
     """A short, lower-case clause for one pydantic error."""
     kind, ctx = error["type"], error.get("ctx") or {}
@@ -122,9 +127,9 @@ def _field_message(error: ErrorDetails) -> str:
     if kind in messages:
         return messages[kind]
     if kind == "greater_than_equal":
-        return f"must be at least {ctx['ge']}"
+        return f"must be at least {_number(ctx['ge'])}"
     if kind == "less_than_equal":
-        return f"must be at most {ctx['le']}"
+        return f"must be at most {_number(ctx['le'])}"
     if kind in ("literal_error", "enum"):
         return f"must be {ctx['expected']}"
     if kind == "string_too_long":

@@ -1,5 +1,5 @@
-"""The OpenAPI 3.1 document of the API, made from `OPERATIONS` (the Link
-pages are not in it); served at /openapi.json."""
+"""The OpenAPI 3.1 document of the API, made from the operations an app
+serves (the Link pages are not in it); served at /openapi.json."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from s2b_tui.api.models import ErrorBody
 from s2b_tui.sandbox.server.middleware.idempotency import IDEMPOTENT_METHODS
-from s2b_tui.sandbox.server.operations import ANY_CALL, ERROR_DESCRIPTIONS, OPERATIONS
+from s2b_tui.sandbox.server.operations import ANY_CALL, ERROR_DESCRIPTIONS, Operation
 from s2b_tui.sandbox.server.urls import API_PREFIX
 
 _SCHEMAS = "#/components/schemas/{model}"
@@ -53,6 +53,7 @@ def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[d
     required = schema.get("required", [])
     parameters = []
     for name, field_schema in schema["properties"].items():
+        field_schema = _never_null(field_schema)
         parameter = {"name": name, "in": "query", "required": name in required}
         if "description" in field_schema:
             parameter["description"] = field_schema["description"]
@@ -60,18 +61,32 @@ def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[d
     return parameters
 
 
-def openapi_document(*, title: str, version: str, description: str) -> dict[str, Any]:
-    """The OpenAPI document of `OPERATIONS` (the Link pages are not in it)."""
+def _never_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional parameter's schema without its null: a query string has
+    no null, the parameter is left out instead. Constraints beside `anyOf`
+    (a pattern) move into the schema of the value."""
+    variants = schema.get("anyOf")
+    if not variants or {"type": "null"} not in variants or len(variants) != 2:
+        return schema
+    (value,) = [v for v in variants if v != {"type": "null"}]
+    rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+    return {**value, **rest}
+
+
+def openapi_document(
+    operations: tuple[Operation, ...], *, title: str, version: str, description: str
+) -> dict[str, Any]:
+    """The OpenAPI document of `operations` (the Link pages are not in it)."""
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
-        (op.body, "validation") for op in OPERATIONS if op.body is not None
+        (op.body, "validation") for op in operations if op.body is not None
     ]
-    models += [(op.response, "serialization") for op in OPERATIONS if op.response is not None]
+    models += [(op.response, "serialization") for op in operations if op.response is not None]
     models.append((ErrorBody, "serialization"))
     refs, definitions = models_json_schema(list(dict.fromkeys(models)), ref_template=_SCHEMAS)
     schemas = definitions.get("$defs", {})
     error_body = refs[(ErrorBody, "serialization")]
     paths: dict[str, dict[str, Any]] = {}
-    for op in OPERATIONS:
+    for op in operations:
         parameters: list[dict[str, Any]] = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in re.findall(r"\{(\w+)\}", op.path)
@@ -94,7 +109,7 @@ def openapi_document(*, title: str, version: str, description: str) -> dict[str,
         if op.body is not None:
             schema = refs[(op.body, "validation")]
             operation["requestBody"] = {
-                "required": True,
+                "required": op.body_required,
                 "content": {"application/json": {"schema": schema}},
             }
         operation["responses"] = {

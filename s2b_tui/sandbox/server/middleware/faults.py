@@ -52,10 +52,14 @@ class FaultState:
             return False
         return path[len(API_PREFIX) :].startswith(self.settings.path_prefix)
 
+    def errors_due(self) -> bool:
+        """Whether calls may still fail: a rate above 0, and errors left."""
+        return self.settings.error_rate > 0 and self.settings.error_count != 0
+
     def draw_error(self) -> bool:
         """Whether this call fails; counts down `error_count`."""
         settings = self.settings
-        if settings.error_rate <= 0 or settings.error_count == 0:
+        if not self.errors_due():
             return False
         if self.rng.random() >= settings.error_rate:
             return False
