@@ -408,3 +408,21 @@ def test_a_rotated_company_link_is_gone(tmp_path: Path):
         store.resolve_link(company.link_token)
     assert next(e.detail for e in store.company_events(company.id)[0]).startswith("Company link")
     store.close()
+
+
+def test_a_reset_tells_even_a_caught_up_watcher(tmp_path: Path):
+    from s2b_tui.sandbox.records import Gone
+
+    store = SandboxStore(tmp_path)
+    store.create_company("Before Reset Ltd")
+    caught_up = store.list_events().last_sequence
+    assert store.list_events(after=caught_up).events == []
+    store.reset()
+    with pytest.raises(Gone):
+        store.list_events(after=caught_up)
+    fresh = store.list_events().last_sequence
+    assert fresh > caught_up
+    assert store.list_events(after=fresh).events == []
+    store.create_company("After Reset Ltd")
+    assert [e.type for e in store.list_events(after=fresh).events] == ["company.created"]
+    store.close()

@@ -107,6 +107,15 @@ class EventsMixin(StoreBase):
             db.execute("DELETE FROM events")
             db.execute("DELETE FROM idempotency")
             db.execute("UPDATE state_counts SET n = 0")
-            db.execute("UPDATE meta SET value = ? WHERE name = 'events_floor'", (last,))
+            # The feed moves one past its last sequence, and that is the new
+            # floor: every cursor from before the reset, a caught-up one too,
+            # is now below it and answers 410, so no watcher keeps deleted rows.
+            floor = last + 1
+            # (sqlite_sequence has no key on name: update its row, or add it.)
+            if not db.execute(
+                "UPDATE sqlite_sequence SET seq = ? WHERE name = 'events'", (floor,)
+            ).rowcount:
+                db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", (floor,))
+            db.execute("UPDATE meta SET value = ? WHERE name = 'events_floor'", (floor,))
 
     # ------------------------------------------------------- idempotency
