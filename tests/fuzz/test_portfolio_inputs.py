@@ -53,7 +53,8 @@ TYPES = [
     "connection.failed",
     "connection.deleted",
 ]
-GENERATED = dict(
+#: The settings every generated test here starts from; each sets its own max_examples.
+GENERATED = settings(
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -141,7 +142,7 @@ def emails(draw: st.DrawFn, *, surrogates: bool = True) -> str:
     return local + "x" * filler + at + domain
 
 
-@settings(max_examples=1500, **GENERATED)
+@settings(GENERATED, max_examples=1500)
 @given(st.one_of(emails(), st.text(max_size=30)))
 def test_email_problem_agrees_with_api_md(email):
     counts.tried("portfolio inputs: email_problem vs the API.md oracle")
@@ -158,7 +159,7 @@ def test_email_problem_agrees_with_api_md(email):
 _EMAIL_SCHEMA = CreateCompanyRequest.model_json_schema()["properties"]["contactEmail"]
 
 
-@settings(max_examples=1500, **GENERATED)
+@settings(GENERATED, max_examples=1500)
 @given(emails())
 def test_the_published_email_schema_says_what_the_rule_says(email):
     """schemathesis and generated clients go by the schema: it must accept
@@ -170,7 +171,7 @@ def test_the_published_email_schema_says_what_the_rule_says(email):
     assert by_schema == (email_problem(email) is None), email
 
 
-@settings(max_examples=150, **GENERATED)
+@settings(GENERATED, max_examples=150)
 @given(email=emails())
 def test_the_sandbox_agrees_with_email_problem(http: httpx.Client, email: str):
     response = http.post(
@@ -229,7 +230,7 @@ def comma_lists(draw: st.DrawFn, known: list[str]) -> tuple[str, bool]:
     return ",".join(items), all(item in known for item in items)
 
 
-@settings(max_examples=120, **GENERATED)
+@settings(GENERATED, max_examples=120)
 @given(case=comma_lists(STATES))
 def test_any_state_list_filters_by_exactly_those(
     http: httpx.Client, portfolio: dict[str, str], case: tuple[str, bool]
@@ -248,7 +249,7 @@ def test_any_state_list_filters_by_exactly_those(
     assert sum(stats["byState"][s] for s in wanted) == len(wanted)
 
 
-@settings(max_examples=120, **GENERATED)
+@settings(GENERATED, max_examples=120)
 @given(case=comma_lists(STATUSES))
 def test_any_status_list_filters_by_exactly_those(
     http: httpx.Client, portfolio: dict[str, str], case: tuple[str, bool]
@@ -265,7 +266,7 @@ def test_any_status_list_filters_by_exactly_those(
     assert {a["id"] for a in response.json()["results"]} == expected
 
 
-@settings(max_examples=120, **GENERATED)
+@settings(GENERATED, max_examples=120)
 @given(case=comma_lists(TYPES), timeline=st.booleans())
 def test_any_type_list_filters_by_exactly_those(
     http: httpx.Client, portfolio: dict[str, str], case: tuple[str, bool], timeline: bool
@@ -290,7 +291,7 @@ INT64_MAX = 2**63 - 1
 NOT_A_NUMBER = st.text(max_size=8).filter(lambda t: re.search(r"[^0-9\s+\-._]", t) is not None)
 
 
-@settings(max_examples=300, **GENERATED)
+@settings(GENERATED, max_examples=300)
 @given(
     after=st.one_of(
         st.integers(-(2**70), 2**70),
@@ -320,7 +321,7 @@ def test_any_after_is_answered_as_its_value_says(
 # ------------------------------------------------------- expiresInMinutes
 
 
-@settings(max_examples=150, **GENERATED)
+@settings(GENERATED, max_examples=150)
 @given(
     minutes=st.one_of(
         st.integers(-(2**64), 2**64),

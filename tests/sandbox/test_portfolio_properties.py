@@ -147,6 +147,12 @@ class PortfolioMachine(RuleBasedStateMachine):
         self.dir = tempfile.mkdtemp(prefix="portfolio-")
         self.store = SandboxStore(self.dir, clock=self.clock)
 
+    @property
+    def opened(self) -> SandboxStore:
+        """The store, which `open_store` sets before any rule runs."""
+        assert self.store is not None, "no rule runs before open_store"
+        return self.store
+
     def teardown(self) -> None:
         if self.store is not None:
             self.store.close()
@@ -162,70 +168,70 @@ class PortfolioMachine(RuleBasedStateMachine):
 
     @rule(target=companies, name=st.sampled_from(["Acme", "Harbor Dental", "Kettle & Co"]))
     def create(self, name):
-        return self.attempt(self.store.create_company, name, contact_email="a@b.example").id
+        return self.attempt(self.opened.create_company, name, contact_email="a@b.example").id
 
     @rule(company=companies, key=st.sampled_from(KEYS), minutes=st.sampled_from([5, 60, 10_080]))
     def start_link(self, company, key, minutes):
         self.attempt(
-            self.store.start_authorization, company, key, lifetime=timedelta(minutes=minutes)
+            self.opened.start_authorization, company, key, lifetime=timedelta(minutes=minutes)
         )
 
     def _some(self, sql: str, params=()) -> tuple | None:
-        return self.store._db().execute(sql + " ORDER BY random() LIMIT 1", params).fetchone()
+        return self.opened._db().execute(sql + " ORDER BY random() LIMIT 1", params).fetchone()
 
     @rule(allow=st.booleans())
     def customer_decides(self, allow):
         row = self._some("SELECT id FROM authorizations WHERE status = 'PENDING'")
         if row:
-            self.attempt(self.store.complete_authorization, row[0], allow=allow)
+            self.attempt(self.opened.complete_authorization, row[0], allow=allow)
 
     @rule()
     def cancel_link(self):
         row = self._some("SELECT company_id, id FROM authorizations")
         if row:
-            self.attempt(self.store.cancel_authorization, *row)
+            self.attempt(self.opened.cancel_authorization, *row)
 
     @rule()
     def expire_link(self):
         row = self._some("SELECT id FROM authorizations WHERE status = 'PENDING'")
         if row:
-            self.attempt(self.store.expire_authorization, row[0])
+            self.attempt(self.opened.expire_authorization, row[0])
 
     @rule(status=st.sampled_from(["ERROR", "DISCONNECTED", "CONNECTED"]))
     def platform(self, status):
         row = self._some("SELECT company_id, id FROM connections")
         if row:
-            self.attempt(self.store.simulate, *row, status)
+            self.attempt(self.opened.simulate, *row, status)
 
     @rule()
     def unlink(self):
         row = self._some("SELECT company_id, id FROM connections")
         if row:
-            self.attempt(self.store.disconnect, *row)
+            self.attempt(self.opened.disconnect, *row)
 
     @rule()
     def reauthorize(self):
         row = self._some("SELECT company_id, id FROM connections")
         if row:
-            self.attempt(self.store.reauthorize, *row)
+            self.attempt(self.opened.reauthorize, *row)
 
     @rule()
     def delete_connection(self):
         row = self._some("SELECT company_id, id FROM connections")
         if row:
-            self.attempt(self.store.delete_connection, *row)
+            self.attempt(self.opened.delete_connection, *row)
 
     @rule(company=consumes(companies))
     def delete_company(self, company):
-        self.attempt(self.store.delete_company, company)
+        self.attempt(self.opened.delete_company, company)
 
     @rule(company=companies, name=st.sampled_from(["Renamed Ltd", "Acme"]))
     def edit(self, company, name):
-        self.attempt(self.store.update_company, company, {"name": name, "contact_email": None})
+        self.attempt(self.opened.update_company, company, {"name": name, "contact_email": None})
 
     @rule(company=companies)
     def rotate(self, company):
-        self.attempt(self.store.rotate_company_link, company)
+        self.attempt(self.opened.rotate_company_link, company)
 
     @rule(minutes=st.sampled_from([1, 30, 24 * 60, 8 * 24 * 60]))
     def time_passes(self, minutes):
@@ -234,7 +240,7 @@ class PortfolioMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.store is not None)
     @rule(seed=st.integers(0, 3))
     def seed(self, seed):
-        self.attempt(self.store.seed, 4, seed=seed)
+        self.attempt(self.opened.seed, 4, seed=seed)
 
     # ---------------------------------------------------------- invariant
 
@@ -403,10 +409,14 @@ def test_a_rotated_company_link_is_gone(tmp_path: Path):
     company = store.create_company("Leaky Ltd")
     rotated = store.rotate_company_link(company.id)
     assert rotated.link_token != company.link_token
-    assert store.resolve_link(rotated.link_token).company.id == company.id
+    target = store.resolve_link(rotated.link_token)
+    assert target is not None
+    assert target.company.id == company.id
     with pytest.raises(Gone):
         store.resolve_link(company.link_token)
-    assert next(e.detail for e in store.company_events(company.id)[0]).startswith("Company link")
+    detail = next(e.detail for e in store.company_events(company.id)[0])
+    assert detail is not None
+    assert detail.startswith("Company link")
     store.close()
 
 
