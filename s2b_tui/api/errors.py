@@ -13,12 +13,14 @@ sentence a person can act on. None of them ever holds the API key.
     ├── NotFoundError             404
     ├── ConflictError             409
     ├── GoneError                 410
+    │   └── FeedGoneError         the events feed's 410: reload, then follow on
     ├── UnprocessableEntityError  422, with the field errors
     ├── RateLimitError            429
     ├── ServerError               500 and up
     ├── ApiConnectionError        no reply: the API could not be reached
     ├── ApiTimeoutError           no reply in time
-    └── InvalidResponseError      a reply the client could not read
+    ├── InvalidResponseError      a reply the client could not read
+    └── NotOfferedError           the API lacks a feature of the portfolio revision
 """
 
 from __future__ import annotations

@@ -748,8 +748,11 @@ async def test_an_after_past_what_is_kept_is_gone(sandbox_http):
     assert reset.status_code == 204
     gone = await sandbox_http.get("/events", params={"after": 0})
     assert_error(gone, 410, fragment="no longer kept")
-    # Following on from the feed's end still works.
-    assert (await sandbox_http.get("/events", params={"after": last})).status_code == 200
+    # A watcher that was caught up is told too: what it shows was deleted.
+    assert_error(await sandbox_http.get("/events", params={"after": last}), 410)
+    # Following on from the feed's new end works.
+    fresh = await last_sequence(sandbox_http)
+    assert (await sandbox_http.get("/events", params={"after": fresh})).status_code == 200
 
 
 async def test_a_company_timeline(sandbox: EmbeddedSandbox, sandbox_http):
