@@ -11,8 +11,11 @@ from s2b_tui.api.errors import Sync2BooksError, error_class_for
 def test_the_drawn_tree_names_every_error_class_once():
     drawn = re.findall(r"[├└]── (\w+)", errors.__doc__ or "")
 
-    def descendants(cls: type) -> list[str]:
-        return [name for sub in cls.__subclasses__() for name in [sub.__name__, *descendants(sub)]]
+    def descendants(cls: type[Sync2BooksError]) -> list[str]:
+        names: list[str] = []
+        for sub in cls.__subclasses__():
+            names += [sub.__name__, *descendants(sub)]
+        return names
 
     assert sorted(drawn) == sorted(descendants(Sync2BooksError))
     assert len(drawn) == len(set(drawn))

@@ -382,3 +382,27 @@ def test_store_works_from_many_threads(store: SandboxStore):
     assert store.count_companies() == 64
     random.shuffle(ids)
     assert store.get_company(ids[0]).name.startswith("Thread ")
+
+
+def test_closing_while_another_thread_seeds_interrupts_it_and_does_not_crash(tmp_path: Path):
+    """A server stopping mid-seed closes its store from another thread: the
+    seed is interrupted, never closed under a running statement (a crash)."""
+    import threading
+
+    store = SandboxStore(tmp_path)
+    outcome: list[BaseException | int] = []
+
+    def seed() -> None:
+        try:
+            outcome.append(store.seed(100_000, connections_per_company=0))
+        except BaseException as exc:  # what the seed thread sees when closed
+            outcome.append(exc)
+
+    worker = threading.Thread(target=seed)
+    worker.start()
+    threading.Event().wait(0.5)  # the seed is generating or inserting its first chunk
+    store.close()
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], (sqlite3.OperationalError, RuntimeError)), outcome

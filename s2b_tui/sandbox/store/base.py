@@ -57,6 +57,8 @@ EVENT_RETENTION = timedelta(days=31)
 EVENTS_PAGE_MAX = 500
 
 _BUSY_TIMEOUT_MS = 5000
+#: How long `close` waits for another thread's transaction to end.
+_CLOSE_WAIT_SECONDS = 10
 #: How long a read waits to record expired links before leaving it to later.
 _SWEEP_BUSY_MS = 20
 _CACHE_KIB = 64 * 1024
@@ -102,6 +104,7 @@ class StoreBase:
         self._local = threading.local()
         self._all_connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
+        self._in_use: dict[sqlite3.Connection, threading.RLock] = {}
         self._closed = False
 
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -141,10 +144,10 @@ class StoreBase:
 
     def _db(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""
+        if self._closed:
+            raise RuntimeError("the sandbox store is closed")
         db = getattr(self._local, "db", None)
         if db is None:
-            if self._closed:
-                raise RuntimeError("the sandbox store is closed")
             # Autocommit mode: transactions are explicit (see _write).
             db = sqlite3.connect(self.db_path, isolation_level=None, check_same_thread=False)
             db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
@@ -159,6 +162,8 @@ class StoreBase:
             self._local.db = db
             with self._connections_lock:
                 self._all_connections.append(db)
+                # Held while a transaction runs on it (see `close`).
+                self._in_use[db] = threading.RLock()
         return db
 
     @contextlib.contextmanager
@@ -166,31 +171,46 @@ class StoreBase:
         """A write transaction. IMMEDIATE takes the write lock up front, so
         two processes queue on the busy timeout instead of deadlocking."""
         db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        with self._in_use[db]:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: several queries see one snapshot."""
         db = self._db()
-        db.execute("BEGIN")
-        try:
-            yield db
-        finally:
-            db.execute("COMMIT")
+        with self._in_use[db]:
+            db.execute("BEGIN")
+            try:
+                yield db
+            finally:
+                db.execute("COMMIT")
 
     def close(self) -> None:
-        """Close every thread's connection. Idempotent."""
+        """Close every thread's connection. Idempotent.
+
+        Another thread may be inside a transaction (a seed, say): its
+        statement is interrupted, and its connection closed once the
+        transaction has ended; closing it under a running statement would
+        crash the process. One still busy after `_CLOSE_WAIT_SECONDS` is
+        left to be closed with its thread."""
         self._closed = True
         with self._connections_lock:
             connections, self._all_connections = self._all_connections, []
         for db in connections:
-            db.close()
+            db.interrupt()
+        for db in connections:
+            in_use = self._in_use.pop(db)
+            if in_use.acquire(timeout=_CLOSE_WAIT_SECONDS):
+                try:
+                    db.close()
+                finally:
+                    in_use.release()
         self._local = threading.local()
 
     def _migrate(self) -> None:
