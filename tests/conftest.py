@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from s2b_tui.sandbox import EmbeddedSandbox
+from tests.environment import make_hermetic
 from tests.fuzz import counts
 from tests.parallel import RUN_DIR_KEY, RunLock
 from tests.ports import reserved_port
@@ -24,6 +25,15 @@ _run_dir = pytest.StashKey[Path]()
 _run_lock = pytest.StashKey[RunLock]()
 
 # ------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hermetic_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No S2B_* settings or proxies from the developer's environment, and a
+    home folder of this test process's own (see tests/environment.py)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        make_hermetic(monkeypatch, tmp_path_factory.mktemp("home"))
+        yield
 
 
 @pytest.fixture
