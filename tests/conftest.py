@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from s2b_tui.sandbox import EmbeddedSandbox
+from tests.environment import make_hermetic
 from tests.fuzz import counts
 from tests.parallel import RUN_DIR_KEY, RunLock
 from tests.ports import reserved_port
@@ -26,16 +27,14 @@ _run_lock = pytest.StashKey[RunLock]()
 # ------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture(autouse=True, scope="session")
-def no_user_profiles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """No test reads the profiles of the person running the tests (`s2b-tui
-    login`): the user config dir is an empty temporary one."""
-    patch = pytest.MonkeyPatch()
-    patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
-    for name in ("S2B_CONFIG_DIR", "S2B_PROFILE"):
-        patch.delenv(name, raising=False)
-    yield
-    patch.undo()
+@pytest.fixture(scope="session", autouse=True)
+def hermetic_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No S2B_* settings, profiles or proxies from the developer's
+    environment, and a home folder (so a user config dir with no profiles) of
+    this test process's own (see tests/environment.py)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        make_hermetic(monkeypatch, tmp_path_factory.mktemp("home"))
+        yield
 
 
 @pytest.fixture

@@ -140,6 +140,9 @@ async def run_console(
                 lambda: console.widget_text("#page-info").startswith("page "),
                 what="the first page",
             )
+            # And drawn: a widget updated a moment ago (the environment bar's
+            # badge, say) reaches the screen once the screen has refreshed.
+            await console.pilot.pause()
         yield console
         await app.shutdown()
         await asyncio.sleep(0)
