@@ -34,7 +34,7 @@ MAX_BACKOFF_SECONDS = 10.0
 PAGE_SIZE = 500
 
 #: Widths of the fixed columns of a line (the detail is last).
-TYPE_WIDTH, ACTOR_WIDTH, COMPANY_WIDTH, INTEGRATION_WIDTH = 24, 8, 24, 18
+TYPE_WIDTH, ACTOR_WIDTH, COMPANY_WIDTH, INTEGRATION_WIDTH, CHANGE_WIDTH = 24, 8, 24, 18, 22
 
 
 def event_line(event: Event, *, color: bool = False) -> str:
@@ -53,7 +53,7 @@ def event_line(event: Event, *, color: bool = False) -> str:
         _cell(str(event.actor or "—"), ACTOR_WIDTH),
         _cell(company, COMPANY_WIDTH),
         _cell(str(event.integration_key or "—"), INTEGRATION_WIDTH),
-        paint(change, colour, color) if change else "—",
+        paint(_cell(change or "—", CHANGE_WIDTH), colour if change else None, color),
         one_line(event.detail or ""),
     ]
     return "  ".join(cells).rstrip()

@@ -172,9 +172,9 @@ class Context:
 def run_command(args: argparse.Namespace, parser: argparse.ArgumentParser | None = None) -> int:
     """Run the command `args` names; its exit code. Nothing escapes as a traceback
     but a bug."""
-    handler: Handler = load_handler(args.handler)
     ctx = Context(args, parser=parser)
     try:
+        handler: Handler = load_handler(args.handler)  # an import: Ctrl-C may come here too
         return asyncio.run(_run(handler, ctx))
     except BrokenPipeError:
         _quiet_stdout()
