@@ -19,13 +19,15 @@ COMMAND_HELP = {
     "logout": "forget a profile's stored key",
     "profiles": "list profiles; `profiles use` and `profiles set` change them",
     "status": "where the console would point now, and why",
-    "companies": "list, show, create and delete companies",
+    "companies": "list, show, create, edit and delete companies",
     "connections": "list a company's connections",
     "connect": "start connecting an integration; prints the link for the customer",
     "unlink": "disconnect a connection (the customer must authorize again)",
     "reauthorize": "a new link to reconnect a DISCONNECTED or ERROR connection",
     "import": "create a company per CSV row; prints a result CSV",
     "export": "every company as CSV, streamed (`export > companies.csv`)",
+    "links": "list the links sent to customers, and cancel them",
+    "events": "print changes as they happen (`events --follow`)",
     "completion": "print a bash or zsh completion script",
 }
 COMMANDS = frozenset(COMMAND_HELP)

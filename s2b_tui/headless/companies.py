@@ -1,4 +1,4 @@
-"""`companies list/show/create/delete` and `export`."""
+"""`companies list/show/create/edit/delete` and `export`."""
 
 from __future__ import annotations
 
@@ -7,13 +7,20 @@ import re
 import sys
 from collections.abc import AsyncIterator
 
-from s2b_tui.api import Company, NotFoundError, Sync2BooksClient
-from s2b_tui.api.validation import description_problem, name_problem, normalize_name
+from s2b_tui.api import Company, NotFoundError, Page, Sync2BooksClient
+from s2b_tui.api.portfolio import UNSET
+from s2b_tui.api.validation import (
+    description_problem,
+    email_problem,
+    name_problem,
+    normalize_name,
+)
 from s2b_tui.headless.output import (
     Field,
     ListWriter,
     iso,
     local_minute,
+    status_colour,
     write_json,
     write_pairs,
 )
@@ -28,15 +35,22 @@ def _count(status: str):
     return lambda c: str(sum(1 for x in c.connections if x.status == status))
 
 
-#: A company's columns. The portfolio revision's `connectionState`,
-#: `stateChangedAt` and `contactEmail` go here as three more Fields.
+def _state(company: Company) -> str:
+    return str(company.connection_state) if company.connection_state is not None else ""
+
+
+#: A company's columns. A server of the first revision sends no state, state
+#: change or contact email: those cells are empty.
 COMPANY_FIELDS = [
     Field("ID", "id", lambda c: c.id, width=36),
     Field("CREATED", "createdAt", lambda c: iso(c.created_at), width=16,
           human=lambda c: local_minute(c.created_at)),
+    Field("STATE", "connectionState", _state, width=13, colour=status_colour),
+    Field("", "stateChangedAt", lambda c: iso(c.state_changed_at), in_table=False),
     Field("CONN", "connected", _count("CONNECTED"), width=4),
     Field("ERR", "error", _count("ERROR"), width=3),
     Field("DISC", "disconnected", _count("DISCONNECTED"), width=4),
+    Field("CONTACT", "contactEmail", lambda c: c.contact_email or "", width=28),
     Field("NAME", "name", lambda c: c.name),
     Field("", "description", lambda c: c.description or "", in_table=False),
     Field("", "link", lambda c: c.auth_url or "", in_table=False),
@@ -48,14 +62,18 @@ def company_json(company: Company) -> dict:
 
 
 async def walk_companies(
-    client: Sync2BooksClient, *, query: str | None, order_by: str | None
+    client: Sync2BooksClient,
+    *,
+    query: str | None,
+    order_by: str | None,
+    states: list[str] | None = None,
 ) -> AsyncIterator[Company]:
     """Every company matching, page after page, each once (a company created
-    while walking can shift a page: it is not repeated). The portfolio
-    revision's `state` filter is one more argument here."""
+    while walking can shift a page: it is not repeated). `states` (the
+    portfolio revision's filter): only companies in those connection states."""
     seen: set[str] = set()
     async for company in client.iter_companies(
-        page_size=WALK_PAGE_SIZE, query=query, order_by=order_by
+        page_size=WALK_PAGE_SIZE, query=query, order_by=order_by, states=states or None
     ):
         if company.id not in seen:
             seen.add(company.id)
@@ -87,24 +105,40 @@ async def list_companies(ctx: Context, args: argparse.Namespace) -> int:
         ctx.out, COMPANY_FIELDS, ctx.format, to_json=company_json, color=ctx.color
     ) as writer:
         if args.all:
-            async for company in walk_companies(client, query=args.query, order_by=args.order_by):
+            async for company in walk_companies(
+                client, query=args.query, order_by=args.order_by, states=args.state
+            ):
                 writer.write(company)
                 if writer.count % WALK_PAGE_SIZE == 0:
                     writer.flush()
             return ExitCode.OK
         page = await client.list_companies(
-            page=args.page, page_size=args.page_size, query=args.query, order_by=args.order_by
+            page=args.page,
+            page_size=args.page_size,
+            query=args.query,
+            order_by=args.order_by,
+            states=args.state or None,
         )
         writer.write_all(page.results)
     if not page.results and ctx.format is None:
-        ctx.note("no companies match" if args.query else "no companies on this page")
+        filtered = args.query or args.state
+        ctx.note("no companies match" if filtered else "no companies on this page")
     shown_to = (page.page_number - 1) * page.page_size + len(page.results)
-    if page.total_results > shown_to:
+    if page.total_results > shown_to or page.total_is_lower_bound:
         ctx.note(
-            f"{len(page.results):,} of {page.total_results:,} companies shown (page "
-            f"{page.page_number} of {page.total_pages:,}); --all lists every one"
+            f"{len(page.results):,} of {total_text(page)} companies shown (page "
+            f"{page.page_number} of {pages_text(page)}); --all lists every one"
         )
     return ExitCode.OK
+
+
+def total_text(page: Page[Company]) -> str:
+    """`1,234`, or `1,000+` when the API stopped counting (a lower bound)."""
+    return f"{page.total_results:,}{'+' if page.total_is_lower_bound else ''}"
+
+
+def pages_text(page: Page[Company]) -> str:
+    return f"{page.total_pages:,}{'+' if page.total_is_lower_bound else ''}"
 
 
 async def show_company(ctx: Context, args: argparse.Namespace) -> int:
@@ -124,6 +158,8 @@ async def show_company(ctx: Context, args: argparse.Namespace) -> int:
             ("id", company.id),
             ("name", company.name),
             ("description", company.description or "—"),
+            ("contact email", company.contact_email or "—"),
+            ("state", _state_line(company)),
             ("created", local_minute(company.created_at)),
             ("link", company.auth_url or "—"),
             ("connections", str(len(connections))),
@@ -139,21 +175,30 @@ async def show_company(ctx: Context, args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-async def create_company(ctx: Context, args: argparse.Namespace) -> int:
-    problems = [
-        f"{field}: {problem}"
-        for field, problem in (
-            ("name", name_problem(args.name)),
-            ("description", description_problem(args.description)),
-        )
-        if problem
-    ]
+def _state_line(company: Company) -> str:
+    if company.connection_state is None:
+        return "—"
+    since = local_minute(company.state_changed_at) if company.state_changed_at else None
+    return f"{company.connection_state}" + (f" since {since}" if since else "")
+
+
+def _check(*fields: tuple[str, str | None]) -> None:
+    problems = [f"{field}: {problem}" for field, problem in fields if problem]
     if problems:
         raise UsageError("; ".join(problems))
+
+
+async def create_company(ctx: Context, args: argparse.Namespace) -> int:
+    _check(
+        ("name", name_problem(args.name)),
+        ("description", description_problem(args.description)),
+        ("contact email", email_problem(args.contact_email)),
+    )
     client = await ctx.client()
     company = await client.create_company(
         normalize_name(args.name),
         args.description or None,
+        contact_email=args.contact_email,
         idempotency_key=args.idempotency_key,
     )
     if ctx.format == "json":
@@ -161,6 +206,52 @@ async def create_company(ctx: Context, args: argparse.Namespace) -> int:
     else:
         ctx.out.write(f"{company.id}\n{company.auth_url or ''}\n")
         ctx.note(f"created company {company.name!r} (id, then its link, on stdout)")
+    return ExitCode.OK
+
+
+async def edit_company(ctx: Context, args: argparse.Namespace) -> int:
+    """PATCH what is given: a new name, description or contact email, or
+    clear the description or contact email."""
+    changes: dict = {}
+    if args.new_name is not None:
+        _check(("name", name_problem(args.new_name)))
+        changes["name"] = normalize_name(args.new_name)
+    if args.clear_description:
+        changes["description"] = None
+    elif args.description is not None:
+        _check(("description", description_problem(args.description)))
+        changes["description"] = args.description or None
+    if args.clear_contact_email:
+        changes["contact_email"] = None
+    elif args.contact_email is not None:
+        _check(("contact email", email_problem(args.contact_email)))
+        changes["contact_email"] = args.contact_email
+    if not changes:
+        raise UsageError(
+            "nothing to change: give --name, --description, --clear-description, "
+            "--contact-email or --clear-contact-email"
+        )
+    client = await ctx.client()
+    company = await resolve_company(client, args.company)
+    updated = await client.update_company(
+        company.id,
+        name=changes.get("name", UNSET),
+        description=changes.get("description", UNSET),
+        contact_email=changes.get("contact_email", UNSET),
+    )
+    if ctx.format == "json":
+        write_json(ctx.out, updated.to_wire())
+        return ExitCode.OK
+    write_pairs(
+        ctx.out,
+        [
+            ("id", updated.id),
+            ("name", updated.name),
+            ("description", updated.description or "—"),
+            ("contact email", updated.contact_email or "—"),
+        ],
+        color=ctx.color,
+    )
     return ExitCode.OK
 
 
@@ -210,7 +301,9 @@ async def export_companies(ctx: Context, args: argparse.Namespace) -> int:
     client = await ctx.client()
     fmt = ctx.format or "csv"
     with ListWriter(ctx.out, COMPANY_FIELDS, fmt, to_json=company_json) as writer:
-        async for company in walk_companies(client, query=args.query, order_by="createdAt"):
+        async for company in walk_companies(
+            client, query=args.query, order_by="createdAt", states=args.state
+        ):
             writer.write(company)
             if writer.count % WALK_PAGE_SIZE == 0:
                 writer.flush()

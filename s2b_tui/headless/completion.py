@@ -33,10 +33,19 @@ def _values(action: argparse.Action) -> list[str]:
         return [str(choice) for choice in action.choices]
     if action.type is Path:
         return [FILES]
-    if getattr(action.type, "__name__", "") == "integration_key":
+    kind = getattr(action.type, "__name__", "")
+    if kind == "integration_key":
         from s2b_tui.headless.parser import INTEGRATION_KEYS
 
         return list(INTEGRATION_KEYS)
+    if kind == "state_list":
+        from s2b_tui.headless.parser import COMPANY_STATES
+
+        return list(COMPANY_STATES)
+    if kind == "event_type_list":
+        from s2b_tui.headless.parser import EVENT_GROUPS, EVENT_TYPES
+
+        return [*EVENT_GROUPS, *EVENT_TYPES]
     return []
 
 

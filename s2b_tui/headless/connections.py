@@ -78,8 +78,9 @@ async def list_connections(ctx: Context, args: argparse.Namespace) -> int:
 async def connect(ctx: Context, args: argparse.Namespace) -> int:
     client = await ctx.client()
     company = await resolve_company(client, args.company)
-    # The portfolio revision's link lifetime (`--expires-in`) is one more argument here.
-    authorization = await client.create_connection(company.id, args.integration)
+    authorization = await client.create_connection(
+        company.id, args.integration, expires_in_minutes=args.expires_in
+    )
     return await _hand_off(ctx, args, client, company, authorization)
 
 
@@ -92,7 +93,9 @@ async def reauthorize(ctx: Context, args: argparse.Namespace) -> int:
             f"{connection.platform_name or connection.integration_key} of {company.name!r} is "
             "CONNECTED: nothing to reauthorize"
         )
-    authorization = await client.reauthorize_connection(company.id, connection.id)
+    authorization = await client.reauthorize_connection(
+        company.id, connection.id, expires_in_minutes=args.expires_in
+    )
     return await _hand_off(ctx, args, client, company, authorization)
 
 

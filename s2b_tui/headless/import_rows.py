@@ -97,10 +97,13 @@ class ImportRow:
         return f"line {self.line}"
 
     def create_arguments(self) -> dict[str, Any]:
-        """`Sync2BooksClient.create_company`'s arguments for this row. The
-        contact email is checked already; once the client sends `contactEmail`
-        it goes here: `"contact_email": self.contact_email`."""
-        return {"name": self.name, "description": self.description}
+        """`Sync2BooksClient.create_company`'s arguments for this row (the
+        contact email only when the row has one: an API of the first revision
+        takes none)."""
+        arguments: dict[str, Any] = {"name": self.name, "description": self.description}
+        if self.contact_email:
+            arguments["contact_email"] = self.contact_email
+        return arguments
 
 
 @dataclass

@@ -35,8 +35,15 @@ from s2b_tui.api import (
     Sync2BooksError,
     UnprocessableEntityError,
 )
+from s2b_tui.api.features import Feature
 from s2b_tui.headless.import_rows import CsvFile, CsvFileError, ImportRow, read_csv
-from s2b_tui.headless.runtime import CommandFailed, Context, ExitCode, UsageError
+from s2b_tui.headless.runtime import (
+    CommandFailed,
+    Context,
+    ExitCode,
+    UsageError,
+    not_offered_message,
+)
 
 MAX_CONCURRENCY = 32
 #: Waits for a 429 beyond the client's own retries, per row.
@@ -214,6 +221,13 @@ async def _import(ctx: Context, args: argparse.Namespace, parsed: CsvFile, out: 
     client = await ctx.client()
     if client.read_only:
         raise CommandFailed("Nothing imported: this profile or command is read-only")
+    if any(row.contact_email for row in parsed.valid_rows) and not await client.offers(
+        Feature.COMPANY_EDIT
+    ):
+        raise CommandFailed(
+            f"Nothing imported: {not_offered_message(Feature.COMPANY_EDIT)}; remove the "
+            "contact email column to import without them"
+        )
     client.on_request = _on_request
     for row in invalid:
         writer.add(RowResult(row, INVALID, detail="; ".join(row.problems)))

@@ -19,6 +19,31 @@ _INTEGRATION = re.compile(r"[A-Z][A-Z0-9_]{0,49}")
 
 S = argparse.SUPPRESS
 
+#: A company's connectionState values (API.md, portfolio revision), in the API's order.
+COMPANY_STATES = ("ERROR", "CONNECTED", "PENDING", "DISCONNECTED", "NOT_CONNECTED")
+#: The event types of API.md; `--type` also takes a group (`connection`: all of its types).
+EVENT_TYPES = (
+    "company.created",
+    "company.updated",
+    "company.deleted",
+    "authorization.created",
+    "authorization.completed",
+    "authorization.declined",
+    "authorization.expired",
+    "authorization.cancelled",
+    "connection.connected",
+    "connection.reconnected",
+    "connection.recovered",
+    "connection.disconnected",
+    "connection.failed",
+    "connection.deleted",
+)
+EVENT_GROUPS = ("company", "authorization", "connection")
+#: A link's lifetime (`expiresInMinutes`): 5 minutes to 30 days.
+MIN_EXPIRY_MINUTES, MAX_EXPIRY_MINUTES = 5, 43_200
+_DURATION = re.compile(r"(\d+)\s*(m|min|mins|minutes?|h|hours?|d|days?|w|weeks?)", re.IGNORECASE)
+_MINUTES = {"m": 1, "h": 60, "d": 1_440, "w": 10_080}
+
 
 def integration_key(text: str) -> str:
     """`xero`, `Xero`, `quickbooks-desktop` → the API's key."""
@@ -28,6 +53,61 @@ def integration_key(text: str) -> str:
             f"{text!r} is not an integration key (e.g. {', '.join(INTEGRATION_KEYS)})"
         )
     return key
+
+
+def _comma_values(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def state_list(text: str) -> list[str]:
+    """`error,disconnected` → `["ERROR", "DISCONNECTED"]`; an unknown state is
+    refused naming the valid ones (checked here, before any request)."""
+    states = []
+    for part in _comma_values(text):
+        state = re.sub(r"[\s-]+", "_", part).upper()
+        if state not in COMPANY_STATES:
+            raise argparse.ArgumentTypeError(
+                f"{part!r} is not a connection state; the states are {', '.join(COMPANY_STATES)}"
+            )
+        states.append(state)
+    if not states:
+        raise argparse.ArgumentTypeError(f"name one or more of {', '.join(COMPANY_STATES)}")
+    return states
+
+
+def event_type_list(text: str) -> list[str]:
+    """`connection.failed,authorization` → those types (a group: all of its
+    types); an unknown one is refused naming the valid ones."""
+    types: list[str] = []
+    for part in _comma_values(text):
+        kind = part.lower()
+        if kind in EVENT_GROUPS:
+            types.extend(t for t in EVENT_TYPES if t.startswith(kind + "."))
+        elif kind in EVENT_TYPES:
+            types.append(kind)
+        else:
+            raise argparse.ArgumentTypeError(
+                f"{part!r} is not an event type; the types are {', '.join(EVENT_TYPES)} "
+                f"(or a group: {', '.join(EVENT_GROUPS)})"
+            )
+    if not types:
+        raise argparse.ArgumentTypeError("name one or more event types")
+    return list(dict.fromkeys(types))
+
+
+def duration_minutes(text: str) -> int:
+    """A link's lifetime: `30m`, `12h`, `7d`, `2w` → minutes, 5 min to 30 days."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration: a number and a unit, e.g. 30m, 12h, 7d"
+        )
+    minutes = int(match.group(1)) * _MINUTES[match.group(2)[0].lower()]
+    if not MIN_EXPIRY_MINUTES <= minutes <= MAX_EXPIRY_MINUTES:
+        raise argparse.ArgumentTypeError(
+            f"{text} is {minutes:,} minutes; a link lives 5 minutes to 30 days (30d)"
+        )
+    return minutes
 
 
 def _positive_int(text: str) -> int:
@@ -44,6 +124,16 @@ def _page_size(text: str) -> int:
     value = _positive_int(text)
     if value > 500:
         raise argparse.ArgumentTypeError("must be at most 500")
+    return value
+
+
+def _sequence(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an event sequence number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
     return value
 
 
@@ -119,6 +209,25 @@ def _wait_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _expires_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--expires-in",
+        type=duration_minutes,
+        metavar="DURATION",
+        help="how long the link lives: 30m, 12h, 7d… (5m to 30d; default: the API's, 7d)",
+    )
+
+
+def _state_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state",
+        type=state_list,
+        action="extend",
+        metavar="STATE[,STATE…]",
+        help=f"only companies in these connection states ({', '.join(COMPANY_STATES)})",
+    )
+
+
 def _login(make: Make) -> argparse.ArgumentParser:
     login = make(
         handler="auth:login",
@@ -184,7 +293,7 @@ def _companies(make: Make) -> argparse.ArgumentParser:
     where, json_out, list_out = _target_options(), _json_option(), _list_options()
     companies = make()
     commands = companies.add_subparsers(
-        dest="companies_command", metavar="{list,show,create,delete}", required=True
+        dest="companies_command", metavar="{list,show,create,edit,delete}", required=True
     )
     listing = _command(
         commands,
@@ -194,12 +303,13 @@ def _companies(make: Make) -> argparse.ArgumentParser:
         parents=[where, list_out],
     )
     listing.add_argument("--query", "-q", help="only names containing this (or an exact id)")
+    _state_option(listing)
     listing.add_argument("--all", action="store_true", help="every matching company")
     listing.add_argument("--page", type=_positive_int, default=1)
     listing.add_argument("--page-size", type=_page_size, default=50)
     listing.add_argument(
         "--order-by",
-        choices=("name", "-name", "createdAt", "-createdAt"),
+        choices=("name", "-name", "createdAt", "-createdAt", "stateChangedAt", "-stateChangedAt"),
         default=None,
         help="sort order (default: newest first)",
     )
@@ -219,9 +329,29 @@ def _companies(make: Make) -> argparse.ArgumentParser:
     )
     create.add_argument("name")
     create.add_argument("--description", "-d", help="an internal note (never shown to them)")
+    create.add_argument("--contact-email", help="the customer's address for links")
     create.add_argument(
         "--idempotency-key",
         help="retrying with the same key never makes a second company (24 h)",
+    )
+    edit = _command(
+        commands,
+        "edit",
+        "companies:edit_company",
+        "change a company's name, description or contact email",
+        parents=[where, json_out],
+    )
+    edit.add_argument("company", help="the company's id (or its exact, unique name)")
+    edit.add_argument("--name", dest="new_name", metavar="NAME", help="its new name")
+    description = edit.add_mutually_exclusive_group()
+    description.add_argument("--description", "-d", help="a new internal note")
+    description.add_argument(
+        "--clear-description", action="store_true", help="remove the description"
+    )
+    email = edit.add_mutually_exclusive_group()
+    email.add_argument("--contact-email", help="a new contact email")
+    email.add_argument(
+        "--clear-contact-email", action="store_true", help="remove the contact email"
     )
     delete = _command(
         commands,
@@ -256,6 +386,7 @@ def _connect(make: Make) -> argparse.ArgumentParser:
     connect.add_argument(
         "integration", type=integration_key, help=f"one of {', '.join(INTEGRATION_KEYS)}"
     )
+    _expires_option(connect)
     _wait_options(connect)
     return connect
 
@@ -274,6 +405,7 @@ def _reauthorize(make: Make) -> argparse.ArgumentParser:
     )
     reauthorize.add_argument("company", help="the company's id (or its exact, unique name)")
     reauthorize.add_argument("connection", help="the connection's id, or its integration")
+    _expires_option(reauthorize)
     _wait_options(reauthorize)
     return reauthorize
 
@@ -310,6 +442,7 @@ def _import(make: Make) -> argparse.ArgumentParser:
 def _export(make: Make) -> argparse.ArgumentParser:
     export = make(handler="companies:export_companies", parents=[_target_options()])
     export.add_argument("--query", "-q", help="only names containing this (or an exact id)")
+    _state_option(export)
     export.add_argument(
         "--json",
         dest="format",
@@ -318,6 +451,93 @@ def _export(make: Make) -> argparse.ArgumentParser:
         help="one JSON object per line instead of CSV",
     )
     return export
+
+
+def _links(make: Make) -> argparse.ArgumentParser:
+    where = _target_options()
+    links = make()
+    commands = links.add_subparsers(dest="links_command", metavar="{list,cancel}", required=True)
+    listing = _command(
+        commands,
+        "list",
+        "links:list_links",
+        "list the links made for customers (authorizations), newest first",
+        parents=[where, _list_options()],
+    )
+    listing.add_argument(
+        "--pending", action="store_true", help="only links sent and not used yet (PENDING)"
+    )
+    listing.add_argument("--company", help="only this company's (its id, or exact unique name)")
+    cancel = _command(
+        commands,
+        "cancel",
+        "links:cancel_link",
+        "cancel a pending link: it stops working at once",
+        parents=[where, _json_option()],
+    )
+    cancel.add_argument(
+        "refs",
+        nargs="+",
+        metavar="COMPANY LINK",
+        help=(
+            "the company and the link (its id, or its integration: XERO…), or the "
+            "link's id (or its first 8+ characters, or its URL) alone"
+        ),
+    )
+    return links
+
+
+def _events(make: Make) -> argparse.ArgumentParser:
+    events = make(
+        handler="events:events",
+        parents=[_target_options()],
+        description=(
+            "Print the changes to companies, connections and links (the events feed): "
+            "one line each, oldest first. --follow prints them as they happen, until "
+            "Ctrl-C, waiting out an API that goes away."
+        ),
+    )
+    events.set_defaults(quiet_interrupt=True)
+    events.add_argument(
+        "--follow", "-f", action="store_true", help="keep printing new events as they happen"
+    )
+    events.add_argument(
+        "--type",
+        dest="types",
+        type=event_type_list,
+        action="extend",
+        metavar="TYPE[,TYPE…]",
+        help="only these types (connection.failed…) or groups (company, authorization, connection)",
+    )
+    events.add_argument("--company", help="only this company's (its id, or exact unique name)")
+    events.add_argument(
+        "--after",
+        type=_sequence,
+        metavar="SEQUENCE",
+        help="the events after this sequence number (default: the latest few; with "
+        "--follow, only new ones)",
+    )
+    events.add_argument(
+        "--limit",
+        type=_page_size,
+        default=20,
+        help="without --after or --follow: how many of the latest events (default 20)",
+    )
+    events.add_argument(
+        "--interval",
+        type=_seconds,
+        default=2.0,
+        metavar="SECONDS",
+        help="with --follow: how often to ask for new events (default 2)",
+    )
+    events.add_argument(
+        "--json",
+        dest="format",
+        action="store_const",
+        const="jsonl",
+        help="one JSON object per line",
+    )
+    return events
 
 
 def _completion(make: Make) -> argparse.ArgumentParser:
@@ -345,5 +565,7 @@ BUILDERS: dict[str, Callable[[Make], argparse.ArgumentParser]] = {
     "reauthorize": _reauthorize,
     "import": _import,
     "export": _export,
+    "links": _links,
+    "events": _events,
     "completion": _completion,
 }

@@ -13,7 +13,11 @@ raised, and mapped to exit codes here, once:
 | 4 | not signed in, or the key is malformed or refused |
 
 A reader that goes away (`s2b-tui companies list --all | head`) ends the
-command quietly with 0; Ctrl-C ends it with 130.
+command quietly with 0; Ctrl-C ends it with 130, or quietly with 0 for a
+command that runs until stopped (`events --follow`: `quiet_interrupt`).
+
+A server of API v1's first revision lacks the portfolio revision's options
+and commands: they end with exit 1 and one line naming what is missing.
 """
 
 from __future__ import annotations
@@ -168,14 +172,16 @@ class Context:
 def run_command(args: argparse.Namespace, parser: argparse.ArgumentParser | None = None) -> int:
     """Run the command `args` names; its exit code. Nothing escapes as a traceback
     but a bug."""
-    handler: Handler = load_handler(args.handler)
     ctx = Context(args, parser=parser)
     try:
+        handler: Handler = load_handler(args.handler)  # an import: Ctrl-C may come here too
         return asyncio.run(_run(handler, ctx))
     except BrokenPipeError:
         _quiet_stdout()
         return ExitCode.OK
     except KeyboardInterrupt:
+        if getattr(args, "quiet_interrupt", False):
+            return ExitCode.OK
         with contextlib.suppress(OSError):
             ctx.err.write("\n")
         return ExitCode.INTERRUPTED
@@ -203,6 +209,7 @@ def describe_error(exc: Exception, ctx: Context) -> tuple[int, str]:
         AuthenticationError,
         InvalidApiKeyError,
         NotFoundError,
+        NotOfferedError,
         Sync2BooksError,
     )
     from s2b_tui.config import SettingsError
@@ -225,6 +232,8 @@ def describe_error(exc: Exception, ctx: Context) -> tuple[int, str]:
         elif settings is not None and settings.key_source == "S2B_API_KEY":
             message += " Check S2B_API_KEY (and the base URL it belongs to)."
         return ExitCode.NOT_SIGNED_IN, message
+    if isinstance(exc, NotOfferedError):
+        return ExitCode.API_ERROR, not_offered_message(exc.feature)
     if isinstance(exc, NotFoundError):
         return ExitCode.NOT_FOUND, str(exc)
     if isinstance(exc, Sync2BooksError | SandboxStartError):
@@ -233,6 +242,22 @@ def describe_error(exc: Exception, ctx: Context) -> tuple[int, str]:
         where = f" ({exc.filename})" if exc.filename else ""
         return ExitCode.API_ERROR, f"{exc.strerror or exc}{where}"
     raise exc
+
+
+#: What a command misses on a server without a feature of the portfolio revision.
+NOT_OFFERED_PHRASES = {
+    "states": "state filters",
+    "authorizations": "listing or cancelling links, or link lifetimes",
+    "events": "the events feed",
+    "company_edit": "editing companies or contact emails",
+    "sandbox_controls": "the sandbox's controls",
+}
+
+
+def not_offered_message(feature: str) -> str:
+    """`this API does not offer state filters (portfolio revision)`."""
+    what = NOT_OFFERED_PHRASES.get(feature, feature)
+    return f"this API does not offer {what} (portfolio revision)"
 
 
 def _quiet_stdout() -> None:

@@ -96,7 +96,7 @@ def test_companies_create_show_list_delete(signed_in, api):
     shown = cli("companies", "show", company_id, "--json")
     assert json.loads(shown.out)["description"] == "pilot"
     by_name = cli("companies", "show", name)
-    assert f"id           {company_id}" in by_name.out
+    assert f"id             {company_id}" in by_name.out
 
     listed = json.loads(cli("companies", "list", "--query", name, "--json").out)
     assert [c["id"] for c in listed] == [company_id]

@@ -276,6 +276,7 @@ def test_completion_scripts_come_from_the_parser(run_s2b, shell):
     assert completion(shell, script, ["s2b-tui", "companies", ""]) == [
         "create",
         "delete",
+        "edit",
         "list",
         "show",
     ]
@@ -287,7 +288,14 @@ def test_completion_scripts_come_from_the_parser(run_s2b, shell):
     assert completion(shell, script, ["s2b-tui", "companies", "list", "--order-by", "-"]) == [
         "-createdAt",
         "-name",
+        "-stateChangedAt",
     ]
+    assert completion(shell, script, ["s2b-tui", "export", "--state", "DIS"]) == ["DISCONNECTED"]
+    assert completion(shell, script, ["s2b-tui", "events", "--type", "connection.re"]) == [
+        "connection.reconnected",
+        "connection.recovered",
+    ]
+    assert completion(shell, script, ["s2b-tui", "links", ""]) == ["cancel", "list"]
     if shell == "zsh":
         assert completion(shell, script, ["s2b-tui", "import", ""]) == ["__files__"]
 
