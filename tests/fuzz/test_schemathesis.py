@@ -43,6 +43,10 @@ from s2b_tui.sandbox.store import SEED_MAX
 from tests.fuzz import counts
 
 SEED_CAP = 20
+# The two bounded operations, as the schema names them (relative to its
+# server entry, /v1); the fixture checks the schema still has them.
+SEED_PATH = "/sandbox/seed"
+FAULTS_PATH = "/sandbox/faults"
 # Fuzzed examples per operation, on top of schemathesis's deterministic
 # coverage cases (boundaries, wrong types, missing fields, other methods).
 MAX_EXAMPLES = 25
@@ -113,6 +117,9 @@ def target(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Target]:
 
 @pytest.fixture
 def sandbox_schema(target: Target):
+    document = target.app.openapi()
+    assert [server["url"] for server in document["servers"]] == ["/v1"]
+    assert {SEED_PATH, FAULTS_PATH} <= set(document["paths"])
     return schemathesis.openapi.from_asgi("/openapi.json", target.tally.counting(target.app))
 
 
@@ -127,7 +134,7 @@ schema = schemathesis.pytest.from_fixture("sandbox_schema")
     suppress_health_check=list(HealthCheck),
 )
 def test_every_operation_conforms_and_never_fails(case, target: Target):
-    if case.operation.path == "/v1/sandbox/seed" and isinstance(case.body, dict):
+    if case.operation.path == SEED_PATH and isinstance(case.body, dict):
         companies = case.body.get("companies")
         if type(companies) is int and SEED_CAP < companies <= SEED_MAX:
             case.body["companies"] = companies % SEED_CAP + 1
@@ -138,5 +145,5 @@ def test_every_operation_conforms_and_never_fails(case, target: Target):
             timeout=REPLY_TIMEOUT_SECONDS,
         )
     finally:
-        if case.operation.path == "/v1/sandbox/faults":
+        if case.operation.path == FAULTS_PATH:
             target.app.state.faults.settings = FaultSettings()

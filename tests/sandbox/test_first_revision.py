@@ -148,28 +148,28 @@ async def test_its_openapi_document_is_of_the_first_revision(older: EmbeddedSand
     async with httpx.AsyncClient() as browser:
         spec = (await browser.get(f"{older.origin}/openapi.json")).json()
     assert sorted(spec["paths"]) == [
-        "/v1/companies",
-        "/v1/companies/{companyId}",
-        "/v1/companies/{companyId}/authorizations/{authorizationId}",
-        "/v1/companies/{companyId}/connections",
-        "/v1/companies/{companyId}/connections/{connectionId}",
-        "/v1/companies/{companyId}/connections/{connectionId}/authorize",
-        "/v1/integrations",
-        "/v1/sandbox",
-        "/v1/sandbox/authorizations/{authorizationId}/complete",
-        "/v1/sandbox/companies/{companyId}/connections/{connectionId}/simulate",
-        "/v1/sandbox/faults",
-        "/v1/sandbox/seed",
+        "/companies",
+        "/companies/{companyId}",
+        "/companies/{companyId}/authorizations/{authorizationId}",
+        "/companies/{companyId}/connections",
+        "/companies/{companyId}/connections/{connectionId}",
+        "/companies/{companyId}/connections/{connectionId}/authorize",
+        "/integrations",
+        "/sandbox",
+        "/sandbox/authorizations/{authorizationId}/complete",
+        "/sandbox/companies/{companyId}/connections/{connectionId}/simulate",
+        "/sandbox/faults",
+        "/sandbox/seed",
     ]
-    assert set(spec["paths"]["/v1/sandbox/faults"]) == {"put"}
-    assert set(spec["paths"]["/v1/companies/{companyId}"]) == {"get", "delete"}
+    assert set(spec["paths"]["/sandbox/faults"]) == {"put"}
+    assert set(spec["paths"]["/companies/{companyId}"]) == {"get", "delete"}
     schemas = spec["components"]["schemas"]
     company = schemas["CompanyV1"]["properties"]
     assert not PORTFOLIO_COMPANY_FIELDS & set(company)
     assert "contactEmail" not in schemas["CreateCompanyRequestV1"]["properties"]
-    list_parameters = [p["name"] for p in spec["paths"]["/v1/companies"]["get"]["parameters"]]
+    list_parameters = [p["name"] for p in spec["paths"]["/companies"]["get"]["parameters"]]
     assert list_parameters == ["page", "pageSize", "query", "orderBy"]
-    authorize = spec["paths"]["/v1/companies/{companyId}/connections/{connectionId}/authorize"]
+    authorize = spec["paths"]["/companies/{companyId}/connections/{connectionId}/authorize"]
     assert "requestBody" not in authorize["post"]
 
 

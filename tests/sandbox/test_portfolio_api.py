@@ -919,28 +919,28 @@ async def test_openapi_documents_every_portfolio_operation(sandbox: EmbeddedSand
         spec = (await http.get(f"{sandbox.origin}/openapi.json")).json()
     paths = spec["paths"]
     operations = {
-        ("get", "/v1/companies/stats"): ({"200", "422"}, ["query"]),
-        ("patch", "/v1/companies/{companyId}"): ({"200", "404", "422"}, ["companyId"]),
-        ("post", "/v1/companies/{companyId}/link"): ({"200", "404"}, ["companyId"]),
-        ("get", "/v1/companies/{companyId}/events"): (
+        ("get", "/companies/stats"): ({"200", "422"}, ["query"]),
+        ("patch", "/companies/{companyId}"): ({"200", "404", "422"}, ["companyId"]),
+        ("post", "/companies/{companyId}/link"): ({"200", "404"}, ["companyId"]),
+        ("get", "/companies/{companyId}/events"): (
             {"200", "404", "422"},
             ["companyId", "type", "page", "pageSize"],
         ),
-        ("get", "/v1/authorizations"): (
+        ("get", "/authorizations"): (
             {"200", "422"},
             ["page", "pageSize", "status", "companyId", "orderBy"],
         ),
-        ("delete", "/v1/companies/{companyId}/authorizations/{authorizationId}"): (
+        ("delete", "/companies/{companyId}/authorizations/{authorizationId}"): (
             {"204", "404", "409"},
             ["companyId", "authorizationId"],
         ),
-        ("get", "/v1/events"): ({"200", "410", "422"}, ["type", "after", "companyId", "pageSize"]),
-        ("get", "/v1/sandbox/faults"): ({"200"}, []),
-        ("post", "/v1/sandbox/authorizations/{authorizationId}/expire"): (
+        ("get", "/events"): ({"200", "410", "422"}, ["type", "after", "companyId", "pageSize"]),
+        ("get", "/sandbox/faults"): ({"200"}, []),
+        ("post", "/sandbox/authorizations/{authorizationId}/expire"): (
             {"200", "404", "409"},
             ["authorizationId"],
         ),
-        ("post", "/v1/sandbox/reset"): ({"204", "422"}, []),
+        ("post", "/sandbox/reset"): ({"204", "422"}, []),
     }
     for (method, path), (statuses, parameters) in operations.items():
         operation = paths[path][method]
@@ -955,18 +955,18 @@ async def test_openapi_documents_every_portfolio_operation(sandbox: EmbeddedSand
     assert "CANCELLED" in schemas["AuthorizationStatus"]["enum"]
     assert schemas["CompanyPage"]["properties"]["totalIsLowerBound"]["type"] == "boolean"
     assert set(schemas["StateCounts"]["required"]) == set(STATES)
-    assert "after" in str(paths["/v1/events"]["get"]["parameters"])
-    after = next(p for p in paths["/v1/events"]["get"]["parameters"] if p["name"] == "after")
+    assert "after" in str(paths["/events"]["get"]["parameters"])
+    after = next(p for p in paths["/events"]["get"]["parameters"] if p["name"] == "after")
     assert after["schema"]["type"] == "integer"
     assert (after["schema"]["minimum"], after["schema"]["maximum"]) == (0, 2**63 - 1)
-    state = next(p for p in paths["/v1/companies"]["get"]["parameters"] if p["name"] == "state")
+    state = next(p for p in paths["/companies"]["get"]["parameters"] if p["name"] == "state")
     assert re.fullmatch(state["schema"]["pattern"], "ERROR,PENDING")
     assert not re.fullmatch(state["schema"]["pattern"], "ERROR,")
     patch = schemas["UpdateCompanyRequest"]
     assert patch["minProperties"] == 1 and patch["properties"]["name"]["type"] == "string"
     lifetime = schemas["CreateConnectionRequest"]["properties"]["expiresInMinutes"]
     assert (lifetime["minimum"], lifetime["maximum"]) == (5, 43_200)
-    authorize = paths["/v1/companies/{companyId}/connections/{connectionId}/authorize"]["post"]
+    authorize = paths["/companies/{companyId}/connections/{connectionId}/authorize"]["post"]
     assert authorize["requestBody"]["required"] is False
     email = schemas["CreateCompanyRequest"]["properties"]["contactEmail"]
     assert email["maxLength"] == 254

@@ -761,31 +761,37 @@ async def test_openapi_documents_the_api(sandbox: EmbeddedSandbox):
         spec = (await http.get(f"{sandbox.origin}/openapi.json")).json()
     paths = spec["paths"]
     for path in (
-        "/v1/integrations",
-        "/v1/companies",
-        "/v1/companies/{companyId}",
-        "/v1/companies/{companyId}/connections",
-        "/v1/companies/{companyId}/connections/{connectionId}",
-        "/v1/companies/{companyId}/connections/{connectionId}/authorize",
-        "/v1/companies/{companyId}/authorizations/{authorizationId}",
-        "/v1/sandbox",
-        "/v1/sandbox/faults",
-        "/v1/sandbox/seed",
-        "/v1/sandbox/authorizations/{authorizationId}/complete",
-        "/v1/sandbox/companies/{companyId}/connections/{connectionId}/simulate",
+        "/integrations",
+        "/companies",
+        "/companies/{companyId}",
+        "/companies/{companyId}/connections",
+        "/companies/{companyId}/connections/{connectionId}",
+        "/companies/{companyId}/connections/{connectionId}/authorize",
+        "/companies/{companyId}/authorizations/{authorizationId}",
+        "/sandbox",
+        "/sandbox/faults",
+        "/sandbox/seed",
+        "/sandbox/authorizations/{authorizationId}/complete",
+        "/sandbox/companies/{companyId}/connections/{connectionId}/simulate",
     ):
         assert path in paths, path
-    assert not any(p.startswith("/link") for p in paths)
+    assert not any(p.startswith(("/link", "/v1")) for p in paths)
+    # Paths are relative to /v1, itself relative to the document's origin.
+    assert [server["url"] for server in spec["servers"]] == ["/v1"]
     assert spec["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
-    create = paths["/v1/companies"]["post"]
+    create = paths["/companies"]["post"]
     assert create["security"] == [{"ApiKey": []}]
     assert "Idempotency-Key" in [p["name"] for p in create["parameters"]]
     schemas = spec["components"]["schemas"]
     assert schemas["CreateCompanyRequest"]["additionalProperties"] is False
     assert schemas["CreateCompanyRequest"]["properties"]["name"]["maxLength"] == 100
-    error = schemas["ErrorBody"]["properties"]
-    assert {"statusCode", "error", "correlationId", "canBeRetried", "validation"} <= set(error)
-    assert "HTTPValidationError" not in schemas  # 422s are documented as ErrorBody
+    always = {"statusCode", "error", "correlationId", "canBeRetried"}
+    assert set(schemas["ErrorBody"]["required"]) == always
+    assert set(schemas["ValidationErrorBody"]["required"]) == always | {"validation"}
+    assert create["responses"]["422"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ValidationErrorBody"
+    }
+    assert "HTTPValidationError" not in schemas  # 422s are documented as ValidationErrorBody
 
 
 # ------------------------------------------------------ server troubles

@@ -1,5 +1,13 @@
 """The OpenAPI 3.1 document of the API, made from the operations an app
-serves (the Link pages are not in it); served at /openapi.json."""
+serves (the Link pages are not in it); served at /openapi.json.
+
+Paths are relative to the one server entry, `/v1` (relative to where the
+document is served: the sandbox's origin), so a client generated from it
+works with the base URL API.md gives, `http://127.0.0.1:PORT/v1`. Every
+response declares the headers it carries: `X-Correlation-Id` always,
+`Idempotent-Replayed` on what a POST or PATCH can replay, `Retry-After` on
+429 and 503, `WWW-Authenticate` on 401.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +17,17 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from s2b_tui.api.models import ErrorBody
 from s2b_tui.sandbox.server.middleware.idempotency import IDEMPOTENT_METHODS
 from s2b_tui.sandbox.server.operations import ANY_CALL, ERROR_DESCRIPTIONS, Operation
+from s2b_tui.sandbox.server.replies import (
+    CORRELATION_ID_PATTERN,
+    ErrorBody,
+    ValidationErrorBody,
+)
 from s2b_tui.sandbox.server.urls import API_PREFIX
 
 _SCHEMAS = "#/components/schemas/{model}"
+_HEADERS = "#/components/headers/{name}"
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -22,26 +35,79 @@ _IDEMPOTENCY_KEY = {
     "description": "Run this request at most once; a retry gets the stored reply.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[ -~]+$"},
 }
-_RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
+# The response headers, declared once under components/headers.
+_RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "X-Correlation-Id": {
+        "description": "This reply's id; error bodies repeat it as `correlationId`.",
+        "required": True,
+        "schema": {"type": "string", "pattern": CORRELATION_ID_PATTERN},
+    },
+    "Idempotent-Replayed": {
+        "description": (
+            "`true` when this is the stored reply to an earlier request with the same "
+            "Idempotency-Key (absent otherwise)."
+        ),
+        "required": False,
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "WWW-Authenticate": {
+        "description": "The scheme the API key goes in.",
+        "required": True,
+        "schema": {"type": "string", "enum": ["Bearer"]},
+    },
+}
 _API_KEY = {
     "type": "http",
     "scheme": "bearer",
     "bearerFormat": "sk_test_…",
     "description": "The sandbox's key, printed by `s2b-tui sandbox serve`.",
 }
+_SERVER = {
+    "url": API_PREFIX,
+    "description": (
+        "The API, under the origin that serves this document "
+        "(a sandbox's base URL is http://127.0.0.1:PORT/v1)"
+    ),
+}
 
 
-def _errors(error_body: dict[str, Any], statuses: tuple[int, ...]) -> dict[str, Any]:
-    """OpenAPI `responses` for these error statuses."""
+def _headers(*names: str) -> dict[str, Any]:
+    return {name: {"$ref": _HEADERS.format(name=name)} for name in names}
+
+
+def _replayable(op: Operation) -> set[int]:
+    """The statuses a replay of `op` can answer: its success and the errors
+    it answers after the idempotency check (a 5xx is never stored, and 401,
+    413 and 429 answer before the check)."""
+    if op.method not in IDEMPOTENT_METHODS:
+        return set()
+    return {op.status, *op.errors}
+
+
+def _errors(
+    bodies: dict[int, dict[str, Any]], statuses: tuple[int, ...], replayable: set[int]
+) -> dict[str, Any]:
+    """OpenAPI `responses` for these error statuses; `bodies` holds the
+    schema of 422's body and (under 0) of every other's."""
     responses: dict[str, Any] = {}
     for status in sorted(set(statuses)):
-        response: dict[str, Any] = {
-            "description": ERROR_DESCRIPTIONS[status],
-            "content": {"application/json": {"schema": error_body}},
-        }
+        headers = ["X-Correlation-Id"]
+        if status in replayable:
+            headers.append("Idempotent-Replayed")
         if status in (429, 503):
-            response["headers"] = _RETRY_AFTER
-        responses[str(status)] = response
+            headers.append("Retry-After")
+        if status == 401:
+            headers.append("WWW-Authenticate")
+        responses[str(status)] = {
+            "description": ERROR_DESCRIPTIONS[status],
+            "headers": _headers(*headers),
+            "content": {"application/json": {"schema": bodies.get(status, bodies[0])}},
+        }
     return responses
 
 
@@ -81,10 +147,13 @@ def openapi_document(
         (op.body, "validation") for op in operations if op.body is not None
     ]
     models += [(op.response, "serialization") for op in operations if op.response is not None]
-    models.append((ErrorBody, "serialization"))
+    models += [(ErrorBody, "serialization"), (ValidationErrorBody, "serialization")]
     refs, definitions = models_json_schema(list(dict.fromkeys(models)), ref_template=_SCHEMAS)
     schemas = definitions.get("$defs", {})
-    error_body = refs[(ErrorBody, "serialization")]
+    error_bodies = {
+        0: refs[(ErrorBody, "serialization")],
+        422: refs[(ValidationErrorBody, "serialization")],
+    }
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
         parameters: list[dict[str, Any]] = [
@@ -95,7 +164,14 @@ def openapi_document(
             parameters += _query_parameters(op.query, schemas)
         if op.method in IDEMPOTENT_METHODS:
             parameters.append(_IDEMPOTENCY_KEY)
-        success: dict[str, Any] = {"description": "Successful Response"}
+        replayable = _replayable(op)
+        success_headers = ["X-Correlation-Id"]
+        if op.status in replayable:
+            success_headers.append("Idempotent-Replayed")
+        success: dict[str, Any] = {
+            "description": "Successful Response",
+            "headers": _headers(*success_headers),
+        }
         if op.response is not None:
             schema = refs[(op.response, "serialization")]
             success["content"] = {"application/json": {"schema": schema}}
@@ -114,13 +190,19 @@ def openapi_document(
             }
         operation["responses"] = {
             str(op.status): success,
-            **_errors(error_body, ANY_CALL + op.errors),
+            **_errors(error_bodies, ANY_CALL + op.errors, replayable),
         }
         operation["security"] = [{"ApiKey": []}]
-        paths.setdefault(API_PREFIX + op.path, {})[op.method.lower()] = operation
+        paths.setdefault(op.path, {})[op.method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version, "description": description},
+        "servers": [_SERVER],
+        "security": [{"ApiKey": []}],
         "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": {"ApiKey": _API_KEY}},
+        "components": {
+            "schemas": schemas,
+            "headers": _RESPONSE_HEADERS,
+            "securitySchemes": {"ApiKey": _API_KEY},
+        },
     }

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from s2b_tui.api.models import FieldError, IntegrationList, SandboxInfo
+from s2b_tui.api.models import FieldError
 from s2b_tui.sandbox.server.bodies import (
     CompleteRequest,
     CreateCompanyRequest,
@@ -71,7 +71,11 @@ from s2b_tui.sandbox.server.replies import (
     Connection,
     Event,
     EventFeed,
+    Faults,
+    FaultsInForce,
+    IntegrationList,
     Page,
+    SandboxInfo,
     SeedResult,
 )
 
@@ -350,7 +354,7 @@ OPERATIONS = (
         "/sandbox/faults",
         sandbox.get_faults,
         "sandbox",
-        FaultSettings,
+        FaultsInForce,
         portfolio=True,
     ),
     Operation(
@@ -358,7 +362,7 @@ OPERATIONS = (
         "/sandbox/faults",
         sandbox.set_faults,
         "sandbox",
-        FaultSettings,
+        Faults,
         body=FaultSettings,
         errors=(400, 422),
     ),

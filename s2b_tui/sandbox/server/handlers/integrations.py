@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 
-from s2b_tui.api.models import INTEGRATION_NAMES, Integration, IntegrationList
+from s2b_tui.api.models import INTEGRATION_NAMES
 
 
-async def list_integrations(request: Request) -> IntegrationList:
-    return IntegrationList(
-        results=[Integration(key=key, name=name) for key, name in INTEGRATION_NAMES.items()]
-    )
+async def list_integrations(request: Request) -> dict[str, Any]:
+    return {"results": [{"key": key, "name": name} for key, name in INTEGRATION_NAMES.items()]}

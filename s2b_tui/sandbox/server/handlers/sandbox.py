@@ -10,7 +10,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from s2b_tui.api.models import ConnectionStatus, FieldError, SandboxInfo
+from s2b_tui.api.models import ConnectionStatus, FieldError
 from s2b_tui.sandbox.server.bodies import (
     CompleteRequest,
     ResetRequest,
@@ -26,18 +26,18 @@ from s2b_tui.sandbox.server.middleware.faults import FaultSettings
 Fields = dict[str, Any]
 
 
-async def sandbox_info(request: Request) -> SandboxInfo:
-    return SandboxInfo(
-        sandbox=True,
-        version=request.app.version,
-        link_ttl_seconds=int(store_of(request).link_ttl.total_seconds()),
-        faults=faults_of(request).settings.model_dump(mode="json", by_alias=True),
-    )
+async def sandbox_info(request: Request) -> Fields:
+    return {
+        "sandbox": True,
+        "version": request.app.version,
+        "link_ttl_seconds": int(store_of(request).link_ttl.total_seconds()),
+        "faults": dict(faults_of(request).settings),
+    }
 
 
-async def set_faults(request: Request, body: FaultSettings) -> FaultSettings:
+async def set_faults(request: Request, body: FaultSettings) -> Fields:
     faults_of(request).settings = body
-    return body
+    return dict(body)
 
 
 async def get_faults(request: Request) -> Fields:
