@@ -109,7 +109,8 @@ async def test_in_flight_duplicate_is_409_retryable(sandbox_http):
     seed = {"companies": 60_000, "connectionsPerCompany": 0}
 
     async def post() -> httpx.Response:
-        return await sandbox_http.post("/sandbox/seed", json=seed, headers=key("s-1"))
+        # A generous timeout: on a busy machine the seed can outlast the default.
+        return await sandbox_http.post("/sandbox/seed", json=seed, headers=key("s-1"), timeout=120)
 
     first = asyncio.create_task(post())
     await asyncio.sleep(0.05)
